@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "herd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HerdKit", targets: ["HerdKit"]),
+        .library(name: "Transports", targets: ["Transports"]),
+        .library(name: "Providers", targets: ["Providers"]),
+        .executable(name: "herd", targets: ["herd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "HerdKit",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "Transports",
+            dependencies: [
+                "HerdKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "Providers",
+            dependencies: ["HerdKit"],
+            resources: [.copy("Resources/ucla-places.json")]
+        ),
+        .executableTarget(
+            name: "herd",
+            dependencies: [
+                "HerdKit", "Transports", "Providers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "HerdKitTests", dependencies: ["HerdKit"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "HerdKit"]),
+        .testTarget(
+            name: "TransportsTests",
+            dependencies: [
+                "Transports", "HerdKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "HerdEndToEndTests",
+            dependencies: ["HerdKit", "Transports", "Providers", "herd"]
+        ),
+    ]
+)

@@ -1,0 +1,13 @@
+/// The first line on a peer link: `HELLO <server name>`, naming the dialling server.
+public enum PeerHello {
+    public static func line(from server: String) -> [UInt8] {
+        Array("HELLO \(server)\n".utf8)
+    }
+
+    /// The server named by a hello line, or nil if the line is not one.
+    public static func serverName(in line: [UInt8]) -> String? {
+        let fields = line.whiteSpaceFields()
+        guard fields.count == 2, String(decoding: fields[0], as: UTF8.self) == "HELLO" else { return nil }
+        return String(decoding: fields[1], as: UTF8.self)
+    }
+}

@@ -1,0 +1,65 @@
+import HerdKit
+
+/// A client of a herd's client endpoint, for programs that report locations and ask for places.
+///
+/// Each call opens a connection, sends its commands pipelined, closes its sending side and reads every
+/// reply, so it works with any transport (`TCPTransport`, TLS, or a user's own).
+public struct HerdClient: Sendable {
+    public let endpoint: Endpoint
+    public let transport: any Transport
+
+    public init(endpoint: Endpoint, transport: any Transport = TCPTransport()) {
+        self.endpoint = endpoint
+        self.transport = transport
+    }
+
+    /// Sends `lines` (each gets a LF) and returns everything the server wrote back, in order.
+    public func exchange(_ lines: [String]) async throws -> String {
+        let connection = try await transport.dial(
+            endpoint, limits: ConnectionLimits(maximumLineBytes: 16 << 20, idleTimeout: nil))
+        let collected = ReplyCollector()
+        try await connection.run { inbound, outbound in
+            try await outbound.write([Array(lines.map { $0 + "\n" }.joined().utf8)])
+            outbound.finish()
+            for try await event in inbound {
+                if case .lines(let replyLines) = event {
+                    for line in replyLines { collected.append(line) }
+                }
+            }
+        }
+        return collected.text
+    }
+
+    /// Reports a client's location; returns the server's AT line.
+    public func report(client: String, latitude: Double, longitude: Double, time: ClientTime) async throws -> String {
+        let location = Self.iso6709(latitude: latitude, longitude: longitude)
+        return try await exchange(["IAMAT \(client) \(location) \(time)"])
+    }
+
+    /// Asks for up to `bound` places within `radiusKilometres` of a client's last reported location.
+    public func places(near client: String, radiusKilometres: Double, bound: Int) async throws -> String {
+        try await exchange(["WHATSAT \(client) \(radiusKilometres) \(bound)"])
+    }
+
+    /// `+34.068930-118.445127`: ISO 6709 with six decimals and explicit signs.
+    public static func iso6709(latitude: Double, longitude: Double) -> String {
+        func signed(_ value: Double) -> String {
+            let micro = Int64((abs(value) * 1_000_000).rounded())
+            let fraction = String(micro % 1_000_000)
+            return (value < 0 ? "-" : "+") + String(micro / 1_000_000) + "."
+                + String(repeating: "0", count: 6 - fraction.count) + fraction
+        }
+        return signed(latitude) + signed(longitude)
+    }
+}
+
+/// Gathers reply lines from the reading loop.
+private final class ReplyCollector: @unchecked Sendable {
+    // @unchecked: only the single task inside `Connection.run` appends, and `text` is read after it returns.
+    private var bytes: [UInt8] = []
+    func append(_ line: [UInt8]) {
+        bytes.append(contentsOf: line)
+        bytes.append(0x0A)
+    }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,65 @@
+import HerdKit
+import NIOCore
+
+/// A ``Connection`` over any NIO channel whose pipeline ends in ``LineFramingHandler``: TCP and TLS alike.
+public struct NIOLineConnection: Connection {
+    let channel: NIOAsyncChannel<InboundEvent, ByteBuffer>
+    public let remoteDescription: String
+    public let peerIdentity: PeerIdentity?
+
+    init(channel: NIOAsyncChannel<InboundEvent, ByteBuffer>, peerIdentity: PeerIdentity? = nil) {
+        self.channel = channel
+        self.remoteDescription = channel.channel.remoteAddress.map(Self.describe) ?? "unknown"
+        self.peerIdentity = peerIdentity
+    }
+
+    public func run(
+        _ body: @Sendable (_ inbound: InboundLines, _ outbound: any LineWriter) async throws -> Void
+    ) async throws {
+        let allocator = channel.channel.allocator
+        try await channel.executeThenClose { inbound, outbound in
+            try await body(InboundLines(inbound), Writer(outbound: outbound, allocator: allocator))
+        }
+    }
+
+    struct Writer: LineWriter {
+        let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        let allocator: ByteBufferAllocator
+
+        func write(_ replies: [[UInt8]]) async throws {
+            if replies.count == 1 {
+                try await outbound.write(allocator.buffer(bytes: replies[0]))
+            } else {
+                try await outbound.write(contentsOf: replies.map { allocator.buffer(bytes: $0) })
+            }
+        }
+
+        func finish() {
+            outbound.finish()
+        }
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return Endpoint(host: ip, port: port).description
+    }
+
+    /// Adds the handlers every line connection needs, in order: idle timeout, then framing.
+    static func addLineHandlers(to channel: any Channel, limits: ConnectionLimits) throws {
+        let sync = channel.pipeline.syncOperations
+        if let idle = limits.idleTimeout {
+            let nanoseconds = idle.components.seconds * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000
+            try sync.addHandler(IdleStateHandler(allTimeout: .nanoseconds(nanoseconds)))
+            try sync.addHandler(CloseWhenIdleHandler())
+        }
+        try sync.addHandler(
+            LineFramingHandler(maximumLineBytes: limits.maximumLineBytes, echoBytes: limits.overlongEchoBytes))
+    }
+
+    static func wrap(_ channel: any Channel) throws -> NIOAsyncChannel<InboundEvent, ByteBuffer> {
+        try NIOAsyncChannel(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(
+                isOutboundHalfClosureEnabled: true, inboundType: InboundEvent.self, outboundType: ByteBuffer.self))
+    }
+}

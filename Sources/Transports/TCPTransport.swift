@@ -1,0 +1,76 @@
+import HerdKit
+import NIOCore
+import NIOPosix
+
+/// Plain TCP on SwiftNIO. Listeners set `SO_REUSEADDR`, so a restarted server binds its ports again at once,
+/// and accept half-closed input, so a last line followed by a half-close is still answered.
+public struct TCPTransport: Transport {
+    let group: any EventLoopGroup
+
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.group = group
+    }
+
+    public func listen(on endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Listener {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(host: endpoint.host, port: endpoint.port) { child in
+                child.eventLoop.makeCompletedFuture {
+                    try NIOLineConnection.addLineHandlers(to: child, limits: limits)
+                    return try NIOLineConnection.wrap(child)
+                }
+            }
+        let port = channel.channel.localAddress?.port ?? endpoint.port
+        return NIOLineListener(channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port)) {
+            NIOLineConnection(channel: $0)
+        }
+    }
+
+    public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .connect(host: endpoint.host, port: endpoint.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOLineConnection.addLineHandlers(to: channel, limits: limits)
+                    return try NIOLineConnection.wrap(channel)
+                }
+            }
+        return NIOLineConnection(channel: channel)
+    }
+}
+
+/// A listening NIO channel whose children are line channels; shared by TCP and TLS.
+struct NIOLineListener<Child: Sendable>: Listener {
+    let channel: NIOAsyncChannel<Child, Never>
+    let localEndpoint: Endpoint
+    let makeConnection: @Sendable (Child) async -> (any Connection)?
+
+    func run(_ handler: @escaping @Sendable (any Connection) async -> Void) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await channel.executeThenClose { inbound in
+                for try await child in inbound {
+                    group.addTask {
+                        if let connection = await makeConnection(child) { await handler(connection) }
+                    }
+                }
+            }
+        }
+    }
+
+    func close() async {
+        try? await channel.channel.close()
+    }
+}
+
+extension TCPTransport {
+    /// Registers `tcp` for both endpoint kinds. It takes no options.
+    public static func register(in registry: inout HerdRegistry) {
+        registry.registerTransport("tcp") { context, _ in
+            try context.options.allowOnly([])
+            return TCPTransport()
+        }
+    }
+}

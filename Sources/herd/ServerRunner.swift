@@ -1,0 +1,32 @@
+import HerdKit
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs servers until SIGTERM or SIGINT, printing each server's addresses once it is bound.
+enum ServerRunner {
+    static func run(_ servers: [HerdServer]) async throws {
+        var logger = Logger(label: "herd")
+        logger.logLevel = .warning
+        let group = ServiceGroup(
+            configuration: .init(
+                services: servers.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for server in servers {
+                    guard let bound = try? await server.waitUntilBound() else { continue }
+                    print("\(server.name): clients \(bound.clients)  peers \(bound.peers)")
+                }
+                print("logs in \(servers.first?.config.logDirectory ?? "?"); stop with Ctrl-C or SIGTERM")
+                fflush(nil)
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
