@@ -17,17 +17,20 @@ public struct HerdClient: Sendable {
     public func exchange(_ lines: [String]) async throws -> String {
         let connection = try await transport.dial(
             endpoint, limits: ConnectionLimits(maximumLineBytes: 16 << 20, idleTimeout: nil))
-        let collected = ReplyCollector()
-        try await connection.run { inbound, outbound in
+        return try await connection.run { inbound, outbound in
             try await outbound.write([Array(lines.map { $0 + "\n" }.joined().utf8)])
             outbound.finish()
+            var received: [UInt8] = []
             for try await event in inbound {
                 if case .lines(let replyLines) = event {
-                    for line in replyLines { collected.append(line) }
+                    for line in replyLines {
+                        received.append(contentsOf: line)
+                        received.append(0x0A)
+                    }
                 }
             }
+            return String(decoding: received, as: UTF8.self)
         }
-        return collected.text
     }
 
     /// Reports a client's location; returns the server's AT line.
@@ -51,15 +54,4 @@ public struct HerdClient: Sendable {
         }
         return signed(latitude) + signed(longitude)
     }
-}
-
-/// Gathers reply lines from the reading loop.
-private final class ReplyCollector: @unchecked Sendable {
-    // @unchecked: only the single task inside `Connection.run` appends, and `text` is read after it returns.
-    private var bytes: [UInt8] = []
-    func append(_ line: [UInt8]) {
-        bytes.append(contentsOf: line)
-        bytes.append(0x0A)
-    }
-    var text: String { String(decoding: bytes, as: UTF8.self) }
 }

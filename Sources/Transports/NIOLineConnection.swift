@@ -13,11 +13,11 @@ public struct NIOLineConnection: Connection {
         self.peerIdentity = peerIdentity
     }
 
-    public func run(
-        _ body: @Sendable (_ inbound: InboundLines, _ outbound: any LineWriter) async throws -> Void
-    ) async throws {
+    public func run<Result: Sendable>(
+        _ body: @Sendable (_ inbound: InboundLines, _ outbound: any LineWriter) async throws -> Result
+    ) async throws -> Result {
         let allocator = channel.channel.allocator
-        try await channel.executeThenClose { inbound, outbound in
+        return try await channel.executeThenClose { inbound, outbound in
             try await body(InboundLines(inbound), Writer(outbound: outbound, allocator: allocator))
         }
     }

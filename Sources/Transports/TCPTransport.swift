@@ -49,14 +49,28 @@ struct NIOLineListener<Child: Sendable>: Listener {
     let makeConnection: @Sendable (Child) async -> (any Connection)?
 
     func run(_ handler: @escaping @Sendable (any Connection) async -> Void) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await channel.executeThenClose { inbound in
-                for try await child in inbound {
-                    group.addTask {
-                        if let connection = await makeConnection(child) { await handler(connection) }
+        // Cancelling the task must not just stop reading: connections already accepted but not yet read
+        // would be dropped unclosed (NIO traps on that). So on cancellation close the listening socket,
+        // drain what it accepted in a task that is not itself cancelled, and cancel the connections' tasks,
+        // which then close each connection properly.
+        let channel = self.channel
+        let makeConnection = self.makeConnection
+        let accepting = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await channel.executeThenClose { inbound in
+                    for try await child in inbound {
+                        group.addTask {
+                            if let connection = await makeConnection(child) { await handler(connection) }
+                        }
                     }
                 }
+                group.cancelAll()
             }
+        }
+        try await withTaskCancellationHandler {
+            try await accepting.value
+        } onCancel: {
+            channel.channel.close(promise: nil)
         }
     }
 

@@ -8,16 +8,21 @@ struct HerdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herd",
         abstract: "Run and talk to a proxy server herd.",
-        subcommands: [UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self]
+        subcommands: [
+            UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
+            CertsCommand.self,
+        ]
     )
 }
 
 extension HerdRegistry {
-    /// Everything this executable can build: the core stages, `tcp`, and the `fixture` provider.
+    /// Everything this executable can build: the core stages, `tcp`, `tls`, and the `fixture` and `google` providers.
     static var standard: HerdRegistry {
         var registry = HerdRegistry.core
         TCPTransport.register(in: &registry)
+        TLSTransport.register(in: &registry)
         FixtureProvider.register(in: &registry)
+        GooglePlacesProvider.register(in: &registry)
         return registry
     }
 }

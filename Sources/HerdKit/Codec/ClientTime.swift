@@ -3,14 +3,15 @@
 /// Client times are compared exactly, never through a `Double`, so two reports a nanosecond apart (or
 /// closer) are still ordered correctly. Digits beyond the ninth fractional digit are kept for ordering.
 public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// True for times before the epoch; always false for zero.
-    public let isNegative: Bool
+    // Declared largest first so a stored time packs into 24 bytes.
     /// Whole seconds of the magnitude.
     public let seconds: UInt64
-    /// The first nine fractional digits of the magnitude, as nanoseconds.
-    public let nanoseconds: UInt32
     /// Fractional digits after the ninth, as ASCII digits with trailing zeros removed (usually empty).
     public let subnanoDigits: [UInt8]
+    /// The first nine fractional digits of the magnitude, as nanoseconds.
+    public let nanoseconds: UInt32
+    /// True for times before the epoch; always false for zero.
+    public let isNegative: Bool
 
     /// The largest accepted number of whole seconds; larger values are out of range.
     public static let maximumSeconds: UInt64 = 999_999_999_999_999_999

@@ -24,8 +24,11 @@ public struct Coordinates: Sendable, Hashable {
         guard let longitude = Self.signedDecimal(text[split...]) else {
             throw ProtocolError("longitude is not a decimal number of degrees")
         }
-        guard (-90.0...90.0).contains(latitude) else { throw ProtocolError("latitude out of range [-90, 90]") }
-        guard (-180.0...180.0).contains(longitude) else {
+        // Checked on the digits: a Double would round `+90.000000000000001` onto the limit.
+        guard !DecimalText.magnitude(text[..<split].dropFirst(), exceeds: 90) else {
+            throw ProtocolError("latitude out of range [-90, 90]")
+        }
+        guard !DecimalText.magnitude(text[split...].dropFirst(), exceeds: 180) else {
             throw ProtocolError("longitude out of range [-180, 180]")
         }
         self.init(latitude: latitude, longitude: longitude)
@@ -56,5 +59,15 @@ enum DecimalText {
             }
         }
         return sawDigit && (!sawDot || digitsAfterDot > 0)
+    }
+
+    /// Whether a plain decimal is greater than `limit`, decided on its digits rather than through a Double.
+    static func magnitude(_ bytes: some Collection<UInt8>, exceeds limit: Int) -> Bool {
+        let dot = bytes.firstIndex(of: ASCII.dot) ?? bytes.endIndex
+        let integerPart = bytes[..<dot].drop(while: { $0 == ASCII.zero })
+        let fractionIsZero = bytes[dot...].dropFirst().allSatisfy { $0 == ASCII.zero }
+        guard integerPart.count <= 18 else { return true }
+        let integer = Int(String(decoding: integerPart, as: UTF8.self)) ?? 0
+        return integer > limit || (integer == limit && !fractionIsZero)
     }
 }

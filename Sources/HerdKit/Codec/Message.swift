@@ -29,13 +29,15 @@ public struct IAmAt: Sendable, Hashable {
 
     /// The AT line a server named `server` answers with when it received this report at `receivedAt`.
     public func atLine(server: String, receivedAt: WallTime) -> ATLine {
-        let skew = Skew(received: receivedAt, sent: time)
+        let skew = Skew(received: receivedAt, sent: time).description
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(16 + server.utf8.count + clientID.bytes.count + locationText.count + timeText.count)
+        // Exactly the line's size: the store keeps this array as it is.
+        bytes.reserveCapacity(
+            7 + server.utf8.count + skew.utf8.count + clientID.bytes.count + locationText.count + timeText.count)
         bytes.append(contentsOf: "AT ".utf8)
         bytes.append(contentsOf: server.utf8)
         bytes.append(ASCII.space)
-        bytes.append(contentsOf: skew.description.utf8)
+        bytes.append(contentsOf: skew.utf8)
         bytes.append(ASCII.space)
         bytes.append(contentsOf: clientID.bytes)
         bytes.append(ASCII.space)

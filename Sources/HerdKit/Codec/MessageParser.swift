@@ -58,14 +58,8 @@ public enum MessageParser {
     static func parseRadius(_ field: ArraySlice<UInt8>) throws(ProtocolError) -> Double {
         let digits = field.first == ASCII.plus ? field.dropFirst() : field
         guard DecimalText.isPlain(digits) else { throw ProtocolError("radius is not a plain decimal number") }
-        let dot = digits.firstIndex(of: ASCII.dot) ?? digits.endIndex
-        let integerPart = digits[..<dot].drop(while: { $0 == ASCII.zero })
-        let fractionIsZero = digits[dot...].dropFirst().allSatisfy { $0 == ASCII.zero }
-        let integerValue = integerPart.count > 3 ? 1000 : Int(String(decoding: integerPart, as: UTF8.self)) ?? 0
-        if integerValue > 50 || (integerValue == 50 && !fractionIsZero) {
-            throw ProtocolError("radius must be at most 50 km")
-        }
-        if integerValue == 0 && fractionIsZero { throw ProtocolError("radius must be greater than 0 km") }
+        if DecimalText.magnitude(digits, exceeds: 50) { throw ProtocolError("radius must be at most 50 km") }
+        if !DecimalText.magnitude(digits, exceeds: 0) { throw ProtocolError("radius must be greater than 0 km") }
         guard let value = Double(String(decoding: digits, as: UTF8.self)) else {
             throw ProtocolError("radius is not a number")
         }

@@ -10,4 +10,15 @@ public enum PeerHello {
         guard fields.count == 2, String(decoding: fields[0], as: UTF8.self) == "HELLO" else { return nil }
         return String(decoding: fields[1], as: UTF8.self)
     }
+
+    /// `ACK n`: the listening side has processed the first n updates of this link.
+    public static func acknowledgement(_ count: UInt64) -> [UInt8] {
+        Array("ACK \(count)\n".utf8)
+    }
+
+    public static func acknowledgedCount(in line: [UInt8]) -> UInt64? {
+        let fields = line.whiteSpaceFields()
+        guard fields.count == 2, String(decoding: fields[0], as: UTF8.self) == "ACK" else { return nil }
+        return UInt64(String(decoding: fields[1], as: UTF8.self))
+    }
 }

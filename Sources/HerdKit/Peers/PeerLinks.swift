@@ -36,18 +36,20 @@ public final class PeerLinks: PeerFlooding {
     }
 
     @discardableResult
-    public func flood(_ line: [UInt8], except excluded: String?) -> [String] {
-        var sent: [String] = []
+    public func flood(_ line: [UInt8], except excluded: String?) async -> [String] {
+        var sent: [(Link, UInt64)] = []
         var framed = line
         framed.append(ASCII.lineFeed)
         for link in links where link.neighbour != excluded {
-            if link.outbox.enqueue(framed) {
-                sent.append(link.neighbour)
+            if let ticket = link.outbox.enqueue(framed) {
+                sent.append((link, ticket))
             } else {
                 logger.debug("flood to \(link.neighbour) dropped: link down or queue full")
             }
         }
-        return sent
+        // PROTOCOL.md section 5: flood before answering the client.
+        for (link, ticket) in sent { await link.outbox.waitUntilWritten(ticket) }
+        return sent.map(\.0.neighbour)
     }
 
     /// Keeps every link up until the task is cancelled.
@@ -99,9 +101,10 @@ public final class PeerLinks: PeerFlooding {
             defer { outbox.disconnect() }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while let batch = await outbox.next() {
+                    while let (batch, lastTicket) = await outbox.next() {
                         // Coalesce whatever queued up into one buffer: one write for the burst.
                         try await outbound.write(batch.count == 1 ? batch : [Array(batch.joined())])
+                        _ = lastTicket
                         let dropped = outbox.takeDroppedCount()
                         if dropped > 0 {
                             self.logger.warning(
@@ -109,8 +112,14 @@ public final class PeerLinks: PeerFlooding {
                         }
                     }
                 }
-                // The neighbour never writes on this connection; end of input means it went away.
-                for try await _ in inbound {}
+                // The neighbour writes only `ACK n` lines (it has stored the first n updates); end of input
+                // means it went away.
+                for try await event in inbound {
+                    guard case .lines(let lines) = event else { continue }
+                    for line in lines {
+                        if let count = PeerHello.acknowledgedCount(in: line) { outbox.acknowledge(count) }
+                    }
+                }
                 group.cancelAll()
             }
         }

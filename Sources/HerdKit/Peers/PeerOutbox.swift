@@ -8,8 +8,14 @@ public final class PeerOutbox: Sendable {
     private struct State {
         var connected = false
         var pending: [[UInt8]] = []
-        var waiter: CheckedContinuation<[[UInt8]]?, Never>?
+        var waiter: CheckedContinuation<([[UInt8]], UInt64)?, Never>?
         var dropped = 0
+        /// Tickets: the number of updates ever queued, and how many of them have been written.
+        var enqueued: UInt64 = 0
+        var written: UInt64 = 0
+        var writeWaiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
+        /// The ticket before the first update of the current connection: acknowledgements count from here.
+        var connectionBase: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -30,25 +36,53 @@ public final class PeerOutbox: Sendable {
         }
     }
 
-    /// Queues `line`; false when the link is down or the queue is full.
-    public func enqueue(_ line: [UInt8]) -> Bool {
-        let waiter: CheckedContinuation<[[UInt8]]?, Never>?
-        let accepted: Bool
-        (waiter, accepted) = state.withLock { state in
-            guard state.connected else { return (nil, false) }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, true)
-            }
+    /// Queues `line` and returns its ticket for ``waitUntilWritten(_:)``; nil when the link is down or the
+    /// queue is full.
+    public func enqueue(_ line: [UInt8]) -> UInt64? {
+        let (waiter, ticket): (CheckedContinuation<([[UInt8]], UInt64)?, Never>?, UInt64?) = state.withLock { state in
+            guard state.connected else { return (nil, nil) }
             guard state.pending.count < capacity else {
                 state.dropped += 1
-                return (nil, false)
+                return (nil, nil)
+            }
+            state.enqueued += 1
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (waiter, state.enqueued)
             }
             state.pending.append(line)
-            return (nil, true)
+            return (nil, state.enqueued)
         }
-        waiter?.resume(returning: [line])
-        return accepted
+        if let waiter, let ticket { waiter.resume(returning: ([line], ticket)) }
+        return ticket
+    }
+
+    /// Returns once the neighbour has acknowledged storing the update with `ticket`, or the link is down.
+    public func waitUntilWritten(_ ticket: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                guard state.connected, state.written < ticket else { return true }
+                state.writeWaiters.append((ticket, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Records the neighbour's `ACK n`: it has processed the first `n` updates sent on this connection.
+    func acknowledge(_ count: UInt64) {
+        markWritten(upTo: state.withLock { $0.connectionBase } + count)
+    }
+
+    /// Records that every update up to `ticket` is done with, waking those waiting for them.
+    func markWritten(upTo ticket: UInt64) {
+        let ready: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            state.written = max(state.written, ticket)
+            let done = state.writeWaiters.filter { $0.0 <= ticket }.map(\.1)
+            state.writeWaiters.removeAll { $0.0 <= ticket }
+            return done
+        }
+        for waiter in ready { waiter.resume() }
     }
 
     /// Marks the link up: from now on floods are queued.
@@ -56,29 +90,37 @@ public final class PeerOutbox: Sendable {
         state.withLock { state in
             state.connected = true
             state.pending.removeAll()
+            state.connectionBase = state.enqueued
+            state.written = state.enqueued
         }
     }
 
-    /// Marks the link down, drops what is queued and wakes the writer so it ends.
+    /// Marks the link down, drops what is queued and wakes the writer (so it ends) and everyone waiting.
     func disconnect() {
-        let waiter = state.withLock { state in
+        let (waiter, writeWaiters) = state.withLock { state in
             state.connected = false
             state.pending.removeAll()
-            defer { state.waiter = nil }
-            return state.waiter
+            state.written = state.enqueued
+            defer {
+                state.waiter = nil
+                state.writeWaiters = []
+            }
+            return (state.waiter, state.writeWaiters.map(\.1))
         }
         waiter?.resume(returning: nil)
+        for writeWaiter in writeWaiters { writeWaiter.resume() }
     }
 
-    /// Everything queued, waiting for at least one update; nil once the link is down or the task cancelled.
-    func next() async -> [[UInt8]]? {
+    /// Everything queued and the last ticket among it, waiting for at least one update; nil once the link
+    /// is down or the task cancelled.
+    func next() async -> ([[UInt8]], UInt64)? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<[[UInt8]]?, Never>) in
-                let immediate: [[UInt8]]?? = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<([[UInt8]], UInt64)?, Never>) in
+                let immediate: ([[UInt8]], UInt64)?? = state.withLock { state in
                     guard state.connected else { return .some(nil) }
                     if !state.pending.isEmpty {
                         defer { state.pending.removeAll(keepingCapacity: true) }
-                        return .some(state.pending)
+                        return .some((state.pending, state.enqueued))
                     }
                     state.waiter = continuation
                     return .none

@@ -35,8 +35,9 @@ public struct HandlerContext: Sendable {
 
 /// The flood side of a server's peer links.
 public protocol PeerFlooding: Sendable {
-    /// Queues `line` (an AT line without LF) to every connected neighbour except `excluded`,
-    /// returning the names it was queued for.
+    /// Sends `line` (an AT line without LF) to every connected neighbour except `excluded`, returning once
+    /// it has been written to their links (so a reply sent after it cannot overtake it), with the names it
+    /// went to.
     @discardableResult
-    func flood(_ line: [UInt8], except excluded: String?) -> [String]
+    func flood(_ line: [UInt8], except excluded: String?) async -> [String]
 }

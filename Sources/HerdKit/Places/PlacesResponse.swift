@@ -40,6 +40,7 @@ public struct PlacesResponse: Sendable, Hashable {
         guard results.count > limit else { return self }
         var copy = self
         copy.results = Array(results.prefix(limit))
+        if copy.results.isEmpty && status == .ok { copy.status = .zeroResults }
         return copy
     }
 

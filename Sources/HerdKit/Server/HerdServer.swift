@@ -213,8 +213,9 @@ public final class HerdServer: Service, Sendable {
     private func servePeer(_ connection: any Connection) async {
         let remote = connection.remoteDescription
         do {
-            try await connection.run { inbound, _ in
+            try await connection.run { inbound, outbound in
                 var neighbour: String?
+                var processed: UInt64 = 0
                 defer {
                     if let neighbour, !Task.isCancelled { self.logger.info("peer link from \(neighbour) dropped") }
                 }
@@ -223,9 +224,11 @@ public final class HerdServer: Service, Sendable {
                         self.logger.warning("peer link from \(neighbour ?? remote) sent an overlong line; closing")
                         return
                     }
+                    var processedBefore = processed
                     for line in lines {
                         if let neighbour {
                             _ = await self.process(line, from: .peer(neighbour))
+                            processed += 1
                             continue
                         }
                         guard let claimed = PeerHello.serverName(in: line) else {
@@ -238,6 +241,11 @@ public final class HerdServer: Service, Sendable {
                         }
                         neighbour = claimed
                         self.logger.info("peer link from \(claimed) opened (\(remote))")
+                    }
+                    // Tell the neighbour these updates are stored, so it can answer its client (PROTOCOL.md 5).
+                    if processed != processedBefore {
+                        try await outbound.write([PeerHello.acknowledgement(processed)])
+                        processedBefore = processed
                     }
                 }
             }

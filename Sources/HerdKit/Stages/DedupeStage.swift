@@ -8,7 +8,7 @@ public struct DedupeStage: MessageHandler {
     ) async throws -> Reply? {
         guard let update = envelope.update else { return try await next(envelope, context) }
         var envelope = envelope
-        if let current = context.store.record(for: update.clientID), !(current.time < update.time) {
+        if let current = context.store.storedTime(for: update.clientID), !(current < update.time) {
             envelope.freshness = .stale
             if case .peer = envelope.origin { return nil }
         } else {

@@ -6,7 +6,7 @@ public struct FloodStage: MessageHandler {
         _ envelope: Envelope, context: HandlerContext, next: (Envelope, HandlerContext) async throws -> Reply?
     ) async throws -> Reply? {
         if envelope.stored, let update = envelope.update {
-            let sentTo = context.peers.flood(update.bytes, except: envelope.origin.peerName)
+            let sentTo = await context.peers.flood(update.bytes, except: envelope.origin.peerName)
             if !sentTo.isEmpty {
                 context.logger.debug("flooded \(update.clientID) to \(sentTo.joined(separator: ", "))")
             }

@@ -1,12 +1,12 @@
 /// The inbound side of a ``Connection``: an async sequence of ``InboundEvent``s, whatever the transport.
 ///
 /// It erases the transport's own sequence type so that ``Connection`` stays a plain protocol.
-public struct InboundLines: AsyncSequence {
+public struct InboundLines: AsyncSequence, Sendable {
     public typealias Element = InboundEvent
 
-    private let makeNext: () -> () async throws -> InboundEvent?
+    private let makeNext: @Sendable () -> () async throws -> InboundEvent?
 
-    public init<Base: AsyncSequence>(_ base: Base) where Base.Element == InboundEvent {
+    public init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == InboundEvent {
         self.makeNext = {
             let box = IteratorBox(base.makeAsyncIterator())
             return { try await box.next() }

@@ -27,7 +27,9 @@ public protocol Connection: Sendable {
     /// What the transport learnt of the other side's identity (a TLS certificate's names), if anything.
     var peerIdentity: PeerIdentity? { get }
     /// Runs `body` with the inbound lines and the writer, then closes the connection.
-    func run(_ body: @Sendable (_ inbound: InboundLines, _ outbound: any LineWriter) async throws -> Void) async throws
+    func run<Result: Sendable>(
+        _ body: @Sendable (_ inbound: InboundLines, _ outbound: any LineWriter) async throws -> Result
+    ) async throws -> Result
 }
 
 /// The names a transport has authenticated for the other side of a connection (for example from a

@@ -1,0 +1,158 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Bytes a child process writes to one of its pipes, gathered by a reader thread until end of file.
+final class PipeOutput: Sendable {
+    private let state = Mutex<(bytes: [UInt8], finished: Bool)>(([], false))
+
+    init(reading handle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                state.withLock { $0.bytes.append(contentsOf: data) }
+            }
+            state.withLock { $0.finished = true }
+        }
+        thread.start()
+    }
+
+    var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+    var isFinished: Bool { state.withLock { $0.finished } }
+}
+
+/// The `herd` executable run as a child process, its output collected as it comes.
+///
+/// Where coreutils `timeout` exists the child runs under it with a hard lifetime limit, so a test process that
+/// dies before its `defer` runs cannot leave a herd behind holding ports; signals still go to `herd` itself,
+/// and `timeout` passes on its exit status (or dies of the same signal).
+final class Subprocess {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static let timeoutTool = "/usr/bin/timeout"
+    /// Seconds after which a forgotten child is killed.
+    private static let lifetimeLimit = 120
+
+    let process = Process()
+    let standardOutput: PipeOutput
+    let standardError: PipeOutput
+    let commandLine: String
+    private let wrapped: Bool
+
+    init(_ executable: URL, _ arguments: [String]) throws {
+        wrapped = FileManager.default.isExecutableFile(atPath: Self.timeoutTool)
+        if wrapped {
+            process.executableURL = URL(fileURLWithPath: Self.timeoutTool)
+            process.arguments = ["--signal=KILL", String(Self.lifetimeLimit), executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        // A crash still prints its fatal error; the backtracer would spend seconds symbolicating it.
+        process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        commandLine = ([executable.path] + arguments).joined(separator: " ")
+        try process.run()
+        standardOutput = PipeOutput(reading: out.fileHandleForReading)
+        standardError = PipeOutput(reading: err.fileHandleForReading)
+    }
+
+    /// Runs `herd arguments...` to completion (at most `timeout`); returns its exit status and output.
+    static func runHerd(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        let child = try Subprocess(try herdExecutable(), arguments)
+        defer { child.forceKill() }
+        guard let status = await child.waitForExit(timeout: timeout) else {
+            throw Failure(description: "\(child.commandLine) did not exit within \(timeout)")
+        }
+        return (status, child.standardOutput.text, child.standardError.text)
+    }
+
+    /// The process id of `herd` itself (the child of `timeout` when wrapped); nil once it has gone.
+    private func herdProcessID() -> pid_t? {
+        guard process.isRunning else { return nil }
+        let pid = process.processIdentifier
+        guard wrapped else { return pid }
+        // `timeout` forks its child at once; give it a moment to appear.
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8),
+                let child = text.split(separator: " ").first.flatMap({ pid_t($0) })
+            {
+                return child
+            }
+            if !process.isRunning { return nil }
+            usleep(5_000)
+        }
+        return nil
+    }
+
+    /// Waits at most `timeout` for the process to exit and its pipes to reach end of file; nil if it is still
+    /// running. A process killed by a signal reports 128 + the signal number.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning || !standardOutput.isFinished || !standardError.isFinished {
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
+
+    /// Waits at most `timeout` until standard output satisfies `condition`; returns whether it did.
+    func waitForOutput(timeout: Duration, until condition: (String) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(standardOutput.text) {
+            if ContinuousClock.now >= deadline || (!process.isRunning && standardOutput.isFinished) {
+                return condition(standardOutput.text)
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    /// Sends SIGTERM to `herd`.
+    func terminate() {
+        if let pid = herdProcessID() { kill(pid, SIGTERM) }
+    }
+
+    /// Kills `herd` (and its `timeout` wrapper) if it is still running: clean-up after a failure.
+    func forceKill() {
+        guard process.isRunning else { return }
+        if let pid = herdProcessID() { kill(pid, SIGKILL) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// The built `herd` executable: next to the test bundle, else in this package's `.build-e2e/debug`.
+    static func herdExecutable() throws -> URL {
+        var candidates: [URL] = []
+        if let bundle = Bundle.main.executableURL {
+            candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("herd"))
+        }
+        if let first = CommandLine.arguments.first {
+            candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent("herd"))
+        }
+        let packageRoot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build-e2e/debug/herd"))
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw Failure(description: "no herd executable in \(candidates.map(\.path))")
+        }
+        return found
+    }
+}
