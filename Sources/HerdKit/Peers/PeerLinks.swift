@@ -101,10 +101,9 @@ public final class PeerLinks: PeerFlooding {
             defer { outbox.disconnect() }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while let (batch, lastTicket) = await outbox.next() {
+                    while let batch = await outbox.next() {
                         // Coalesce whatever queued up into one buffer: one write for the burst.
                         try await outbound.write(batch.count == 1 ? batch : [Array(batch.joined())])
-                        _ = lastTicket
                         let dropped = outbox.takeDroppedCount()
                         if dropped > 0 {
                             self.logger.warning(

@@ -8,7 +8,7 @@ public final class PeerOutbox: Sendable {
     private struct State {
         var connected = false
         var pending: [[UInt8]] = []
-        var waiter: CheckedContinuation<([[UInt8]], UInt64)?, Never>?
+        var waiter: CheckedContinuation<[[UInt8]]?, Never>?
         var dropped = 0
         /// Tickets: the number of updates ever queued, and how many of them have been written.
         var enqueued: UInt64 = 0
@@ -39,7 +39,7 @@ public final class PeerOutbox: Sendable {
     /// Queues `line` and returns its ticket for ``waitUntilWritten(_:)``; nil when the link is down or the
     /// queue is full.
     public func enqueue(_ line: [UInt8]) -> UInt64? {
-        let (waiter, ticket): (CheckedContinuation<([[UInt8]], UInt64)?, Never>?, UInt64?) = state.withLock { state in
+        let (waiter, ticket): (CheckedContinuation<[[UInt8]]?, Never>?, UInt64?) = state.withLock { state in
             guard state.connected else { return (nil, nil) }
             guard state.pending.count < capacity else {
                 state.dropped += 1
@@ -53,7 +53,7 @@ public final class PeerOutbox: Sendable {
             state.pending.append(line)
             return (nil, state.enqueued)
         }
-        if let waiter, let ticket { waiter.resume(returning: ([line], ticket)) }
+        if let waiter { waiter.resume(returning: [line]) }
         return ticket
     }
 
@@ -111,16 +111,15 @@ public final class PeerOutbox: Sendable {
         for writeWaiter in writeWaiters { writeWaiter.resume() }
     }
 
-    /// Everything queued and the last ticket among it, waiting for at least one update; nil once the link
-    /// is down or the task cancelled.
-    func next() async -> ([[UInt8]], UInt64)? {
+    /// Everything queued, waiting for at least one update; nil once the link is down or the task cancelled.
+    func next() async -> [[UInt8]]? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<([[UInt8]], UInt64)?, Never>) in
-                let immediate: ([[UInt8]], UInt64)?? = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<[[UInt8]]?, Never>) in
+                let immediate: [[UInt8]]?? = state.withLock { state in
                     guard state.connected else { return .some(nil) }
                     if !state.pending.isEmpty {
                         defer { state.pending.removeAll(keepingCapacity: true) }
-                        return .some((state.pending, state.enqueued))
+                        return .some(state.pending)
                     }
                     state.waiter = continuation
                     return .none
