@@ -38,10 +38,14 @@ private let fullConfig = """
     pipeline: [parse, dedupe, store, {name: audit, options: {level: 2}}, flood, respond]
     log_dir: logs-here
     log_level: debug
+    data_dir: /var/lib/herd
+    storage: {durable: false, fsync_interval_ms: 50}
     limits:
       max_line_bytes: 1024
       idle_timeout_seconds: 0
-      flood_queue_length: 50
+      max_client_connections: 7
+      flood_timeout_ms: 250
+      peer_batch_lines: 64
     peer_links:
       redial_initial_ms: 10
       redial_max_ms: 20
@@ -95,7 +99,12 @@ struct ConfigLoaderTests {
         #expect(config.logLevel == .debug)
         #expect(config.limits.maximumLineBytes == 1024)
         #expect(config.limits.idleTimeoutSeconds == 0)
-        #expect(config.limits.floodQueueLength == 50)
+        #expect(config.limits.maximumClientConnections == 7)
+        #expect(config.limits.floodTimeoutMilliseconds == 250)
+        #expect(config.limits.peerBatchLines == 64)
+        #expect(config.dataDirectory == "/var/lib/herd")
+        #expect(config.storage.durable == false)
+        #expect(config.storage.fsyncIntervalMilliseconds == 50)
         #expect(config.redial.initialMilliseconds == 10)
         #expect(config.redial.maximumMilliseconds == 20)
         #expect(config.source == "herd.yaml")
@@ -121,7 +130,12 @@ struct ConfigLoaderTests {
         #expect(config.logLevel == .info)
         #expect(config.limits.maximumLineBytes == 65536)
         #expect(config.limits.idleTimeoutSeconds == 300)
-        #expect(config.limits.floodQueueLength == 100_000)
+        #expect(config.limits.maximumClientConnections == 10_000)
+        #expect(config.limits.floodTimeoutMilliseconds == 1_000)
+        #expect(config.limits.peerBatchLines == 4_096)
+        #expect(config.dataDirectory == "/etc/herd/data")
+        #expect(config.storage.durable == true)
+        #expect(config.storage.fsyncIntervalMilliseconds == 1_000)
         #expect(config.redial.initialMilliseconds == 100)
         #expect(config.redial.maximumMilliseconds == 5000)
     }

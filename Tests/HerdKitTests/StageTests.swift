@@ -211,6 +211,7 @@ struct FloodStageTests {
     @Test func aStoredClientReportFloodsToEveryNeighbour() async throws {
         let herd = Harness()
         var input = try parsed(kiwiIAMAT)
+        input.sequence = herd.store.store(try #require(input.update), from: nil)
         input.stored = true
         let (reply, passed) = try await run(FloodStage(), input, context: herd.context)
         #expect(reply == "from next")
@@ -221,6 +222,7 @@ struct FloodStageTests {
     @Test func aStoredPeerUpdateFloodsToAllButTheSender() async throws {
         let herd = Harness()
         var input = try parsed(kiwiAT, from: .peer("Welsh"))
+        input.sequence = herd.store.store(try #require(input.update), from: "Welsh")
         input.stored = true
         _ = try await run(FloodStage(), input, context: herd.context)
         #expect(herd.peers.calls == [RecordingPeers.Call(line: kiwiAT, except: "Welsh")])

@@ -14,30 +14,37 @@ final class EventLog: Sendable {
     var all: [String] { events.withLock { $0 } }
 }
 
-/// A ``PeerFlooding`` that records every flood call and pretends every neighbour but the excluded one is up.
+/// A ``PeerFlooding`` that records every announced update, as the line a link would send and the neighbour
+/// it came from (which a link skips), and answers every acknowledgement wait at once.
 final class RecordingPeers: PeerFlooding {
     struct Call: Sendable, Hashable {
         var line: String
         var except: String?
     }
 
-    let neighbours: [String]
+    let store: any LocationStore
     let log: EventLog
     private let recorded = Mutex<[Call]>([])
+    private let waited = Mutex<[UInt64]>([])
 
-    init(neighbours: [String] = ["Parker", "Welsh"], log: EventLog = EventLog()) {
-        self.neighbours = neighbours
+    init(store: any LocationStore, log: EventLog = EventLog()) {
+        self.store = store
         self.log = log
     }
 
-    @discardableResult
-    func flood(_ line: [UInt8], except excluded: String?) -> [String] {
-        recorded.withLock { $0.append(Call(line: String(decoding: line, as: UTF8.self), except: excluded)) }
+    func announce(_ sequence: UInt64) {
+        let change = store.changes(after: sequence - 1, limit: 1).first
+        let call = Call(line: change.map { String(decoding: $0.line, as: UTF8.self) } ?? "", except: change?.origin)
+        recorded.withLock { $0.append(call) }
         log.append("flood")
-        return neighbours.filter { $0 != excluded }
+    }
+
+    func waitUntilAcknowledged(_ sequence: UInt64) async {
+        waited.withLock { $0.append(sequence) }
     }
 
     var calls: [Call] { recorded.withLock { $0 } }
+    var acknowledgementWaits: [UInt64] { waited.withLock { $0 } }
 }
 
 struct DiskOnFire: Error, CustomStringConvertible {
@@ -101,8 +108,9 @@ struct Harness {
     ) {
         let log = EventLog()
         self.log = log
-        self.store = MemoryStore()
-        self.peers = RecordingPeers(log: log)
+        let store = MemoryStore()
+        self.store = store
+        self.peers = RecordingPeers(store: store, log: log)
         self.provider = RecordingProvider(outcome, log: log)
         self.context = HandlerContext(
             serverName: server, store: store, peers: peers, provider: provider, logger: Logger.quiet)

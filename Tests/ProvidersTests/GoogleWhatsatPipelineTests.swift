@@ -9,7 +9,8 @@ import Testing
 @Suite("Google Places: WHATSAT replies")
 struct GoogleWhatsatPipelineTests {
     private struct NoPeers: PeerFlooding {
-        func flood(_ line: [UInt8], except excluded: String?) -> [String] { [] }
+        func announce(_ sequence: UInt64) {}
+        func waitUntilAcknowledged(_ sequence: UInt64) async {}
     }
 
     static let iamat = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"

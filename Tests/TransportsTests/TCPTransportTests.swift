@@ -46,7 +46,7 @@ struct TCPTransportTests {
     }
 
     @Test func anIdleConnectionIsClosedByTheServer() async throws {
-        try await withEchoServer(limits: ConnectionLimits(idleTimeout: .milliseconds(200))) { endpoint in
+        try await withEchoServer(limits: ConnectionLimits(idleTimeout: .seconds(3))) { endpoint in
             let connection = try await TCPTransport().dial(endpoint, limits: ConnectionLimits(idleTimeout: nil))
             try await connection.run { inbound, outbound in
                 try await outbound.write([Array("hello\n".utf8)])

@@ -1,6 +1,8 @@
 /// Byte-level helpers for the line protocol, which is defined over ASCII bytes rather than Unicode text.
 enum ASCII {
     static let space = UInt8(ascii: " ")
+    static let lessThan = UInt8(ascii: "<")
+    static let greaterThan = UInt8(ascii: ">")
     static let lineFeed = UInt8(ascii: "\n")
     static let plus = UInt8(ascii: "+")
     static let minus = UInt8(ascii: "-")

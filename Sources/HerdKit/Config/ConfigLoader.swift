@@ -80,7 +80,8 @@ private struct TopLevelReader {
 
     func read() throws(ConfigError) -> HerdConfig {
         try top.allowOnly([
-            "servers", "links", "transport", "provider", "pipeline", "log_dir", "log_level", "limits", "peer_links",
+            "servers", "links", "transport", "provider", "pipeline", "log_dir", "log_level", "data_dir", "storage",
+            "limits", "peer_links",
         ])
         let servers = try readServers()
         let links = try readLinks(servers: servers)
@@ -93,15 +94,29 @@ private struct TopLevelReader {
         let logDirectory = try top.path("log_dir") ?? ConfigPaths.resolve("logs", against: top.baseDirectory)
         let logLevel = try readLogLevel()
 
+        let dataDirectory = try top.path("data_dir") ?? ConfigPaths.resolve("data", against: top.baseDirectory)
+        var storage = HerdConfig.Storage()
+        let storageOptions = try top.options("storage")
+        try storageOptions.allowOnly(["durable", "fsync_interval_ms"])
+        storage.durable = try storageOptions.bool("durable") ?? storage.durable
+        storage.fsyncIntervalMilliseconds =
+            try storageOptions.int("fsync_interval_ms", in: 1...3_600_000) ?? storage.fsyncIntervalMilliseconds
+
         var limits = HerdConfig.Limits()
         let limitOptions = try top.options("limits")
-        try limitOptions.allowOnly(["max_line_bytes", "idle_timeout_seconds", "flood_queue_length"])
+        try limitOptions.allowOnly([
+            "max_line_bytes", "idle_timeout_seconds", "max_client_connections", "flood_timeout_ms",
+            "peer_batch_lines",
+        ])
         limits.maximumLineBytes =
             try limitOptions.int("max_line_bytes", in: 256...(64 << 20)) ?? limits.maximumLineBytes
         limits.idleTimeoutSeconds =
             try limitOptions.int("idle_timeout_seconds", in: 0...86_400) ?? limits.idleTimeoutSeconds
-        limits.floodQueueLength =
-            try limitOptions.int("flood_queue_length", in: 1...10_000_000) ?? limits.floodQueueLength
+        limits.maximumClientConnections =
+            try limitOptions.int("max_client_connections", in: 1...1_000_000) ?? limits.maximumClientConnections
+        limits.floodTimeoutMilliseconds =
+            try limitOptions.int("flood_timeout_ms", in: 1...600_000) ?? limits.floodTimeoutMilliseconds
+        limits.peerBatchLines = try limitOptions.int("peer_batch_lines", in: 1...1_000_000) ?? limits.peerBatchLines
 
         var redial = HerdConfig.Redial()
         let peerOptions = try top.options("peer_links")
@@ -116,8 +131,8 @@ private struct TopLevelReader {
 
         return HerdConfig(
             servers: servers, links: links, clientTransport: clients, peerTransport: peers, provider: provider,
-            pipeline: pipeline, logDirectory: logDirectory, logLevel: logLevel, limits: limits, redial: redial,
-            source: file, baseDirectory: top.baseDirectory)
+            pipeline: pipeline, logDirectory: logDirectory, logLevel: logLevel, dataDirectory: dataDirectory,
+            storage: storage, limits: limits, redial: redial, source: file, baseDirectory: top.baseDirectory)
     }
 
     private func readServers() throws(ConfigError) -> [HerdConfig.Server] {

@@ -1,8 +1,10 @@
 extension HerdConfig {
     /// The herd `herd up` starts with no config: the 2016 reference herd (PROTOCOL.md section 6) on
     /// 127.0.0.1, client ports 12000-12004 and peer ports 12100-12104, TCP, the offline fixture provider,
-    /// logs in `./herd-logs`.
-    public static func defaultHerd(logDirectory: String = "herd-logs") -> HerdConfig {
+    /// logs in `./herd-logs`, journals in `./herd-data`.
+    public static func defaultHerd(logDirectory: String = "herd-logs", dataDirectory: String = "herd-data")
+        -> HerdConfig
+    {
         let names = ["Alford", "Bolden", "Hamilton", "Parker", "Welsh"]
         let servers = names.enumerated().map { index, name in
             Server(name: name, host: "127.0.0.1", clientPort: 12000 + index, peerPort: 12100 + index)
@@ -22,6 +24,7 @@ extension HerdConfig {
             provider: component("fixture", "provider.options"),
             pipeline: defaultPipeline.enumerated().map { component($1, "pipeline[\($0)].options") },
             logDirectory: logDirectory,
+            dataDirectory: dataDirectory,
             source: source,
             baseDirectory: ""
         )

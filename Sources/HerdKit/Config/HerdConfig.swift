@@ -40,12 +40,25 @@ public struct HerdConfig: Sendable {
         }
     }
 
-    /// Limits applied to connections and peer queues.
+    /// Limits that keep one client or peer from taking the server's memory or stalling others.
     public struct Limits: Sendable, Hashable {
         public var maximumLineBytes = 64 * 1024
         public var idleTimeoutSeconds = 300
-        /// Updates queued for one neighbour before further ones are dropped.
-        public var floodQueueLength = 100_000
+        /// Client connections open at once; further ones are closed at once.
+        public var maximumClientConnections = 10_000
+        /// How long a client reply waits for a neighbour to acknowledge its flood.
+        public var floodTimeoutMilliseconds = 1_000
+        /// Most updates one write to a neighbour carries: the most a link buffers for a slow peer.
+        public var peerBatchLines = 4_096
+        public init() {}
+    }
+
+    /// Whether and how often a server's store reaches the disk.
+    public struct Storage: Sendable, Hashable {
+        /// Keep a journal under `data_dir`; false keeps everything in memory only.
+        public var durable = true
+        /// How often the journal is fsynced; a machine crash can lose at most this much.
+        public var fsyncIntervalMilliseconds = 1_000
         public init() {}
     }
 
@@ -65,6 +78,9 @@ public struct HerdConfig: Sendable {
     /// Where each server writes `<name>.log`.
     public var logDirectory: String
     public var logLevel: Logger.Level
+    /// Where each server keeps its journal, in `<data dir>/<name>/`.
+    public var dataDirectory: String
+    public var storage: Storage
     public var limits: Limits
     public var redial: Redial
     /// The file this was read from, for messages.
@@ -75,7 +91,8 @@ public struct HerdConfig: Sendable {
     public init(
         servers: [Server], links: [Link], clientTransport: Component, peerTransport: Component,
         provider: Component, pipeline: [Component], logDirectory: String, logLevel: Logger.Level = .info,
-        limits: Limits = Limits(), redial: Redial = Redial(), source: String, baseDirectory: String
+        dataDirectory: String, storage: Storage = Storage(), limits: Limits = Limits(), redial: Redial = Redial(),
+        source: String, baseDirectory: String
     ) {
         self.servers = servers
         self.links = links
@@ -85,6 +102,8 @@ public struct HerdConfig: Sendable {
         self.pipeline = pipeline
         self.logDirectory = logDirectory
         self.logLevel = logLevel
+        self.dataDirectory = dataDirectory
+        self.storage = storage
         self.limits = limits
         self.redial = redial
         self.source = source

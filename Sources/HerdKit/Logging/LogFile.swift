@@ -39,6 +39,10 @@ public final class LogFile: @unchecked Sendable {
         fputs(line, stream)
     }
 
+    public func write(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stream) }
+    }
+
     public func flush() {
         fflush(stream)
     }

@@ -39,6 +39,8 @@ public struct Envelope: Sendable {
     public var freshness: Freshness = .unknown
     /// True once the store stage has kept `update`; only stored updates are flooded.
     public var stored = false
+    /// The store's sequence number for `update` once stored (see ``LocationStore``).
+    public var sequence: UInt64?
 
     public init(line: [UInt8], origin: Origin, receivedAt: WallTime) {
         self.line = line
@@ -50,7 +52,18 @@ public struct Envelope: Sendable {
 /// What a pipeline sends back for one line: nothing (peer updates, blank lines) or one reply buffer.
 public struct Reply: Sendable, Hashable {
     public var bytes: [UInt8]
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    /// The store sequence number of the update this reply confirms. The server holds the reply until that
+    /// update is durable, so a client is never told of an update a restart would lose.
+    public var confirms: UInt64?
+    /// Also hold the reply until the neighbours have acknowledged `confirms` (set by the flood stage), so a
+    /// WHATSAT sent to a neighbour right after this reply sees the update (PROTOCOL.md section 5).
+    public var waitsForFlood = false
+
+    public init(bytes: [UInt8], confirms: UInt64? = nil, waitsForFlood: Bool = false) {
+        self.bytes = bytes
+        self.confirms = confirms
+        self.waitsForFlood = waitsForFlood
+    }
 
     /// `? ` and the stripped line.
     public static func invalid(_ line: [UInt8]) -> Reply { Reply(bytes: Replies.invalid(line)) }

@@ -33,11 +33,13 @@ public struct HandlerContext: Sendable {
     }
 }
 
-/// The flood side of a server's peer links.
+/// The flood side of a server's peer links. Links send what the store's change feed holds; flooding
+/// means waking them at once and, before a client is answered, waiting for the neighbours' acknowledgement.
 public protocol PeerFlooding: Sendable {
-    /// Sends `line` (an AT line without LF) to every connected neighbour except `excluded`, returning once
-    /// it has been written to their links (so a reply sent after it cannot overtake it), with the names it
-    /// went to.
-    @discardableResult
-    func flood(_ line: [UInt8], except excluded: String?) async -> [String]
+    /// Tells every link that the store holds changes up to `sequence`, to be sent now.
+    func announce(_ sequence: UInt64)
+    /// Returns once every connected neighbour has acknowledged storing every change up to `sequence`.
+    /// A neighbour that has not within the configured flood timeout is not waited for again until it
+    /// catches up, so one stalled peer cannot stall the herd's clients.
+    func waitUntilAcknowledged(_ sequence: UInt64) async
 }

@@ -24,6 +24,8 @@ public final class HerdServer: Service, Sendable {
     private let peerLimits: ConnectionLimits
     private let clock: any WallClock
     private let readiness = Readiness<BoundEndpoints>()
+    private let clientConnections = ConnectionCounter()
+    private let traffic: TrafficLog
 
     /// Builds the server `name` of `config` from the parts `registry` names.
     ///
@@ -56,6 +58,7 @@ public final class HerdServer: Service, Sendable {
         self.config = config
         self.server = server
         self.logFile = logFile
+        self.traffic = TrafficLog(file: logFile, serverName: name, enabled: level <= .info)
         self.clock = clock
         let directory = directory ?? PeerDirectory(config: config)
         let store = store ?? MemoryStore()
@@ -81,9 +84,12 @@ public final class HerdServer: Service, Sendable {
             idleTimeout: config.limits.idleTimeoutSeconds == 0 ? nil : .seconds(config.limits.idleTimeoutSeconds))
         self.peerLimits = peerLimits
         let peerLinks = PeerLinks(
-            serverName: name, neighbours: config.neighbours(of: name), transport: peerTransport,
-            directory: directory, limits: peerLimits, queueLength: config.limits.floodQueueLength,
-            redial: config.redial, logger: logger)
+            serverName: name, neighbours: config.neighbours(of: name), store: store, transport: peerTransport,
+            directory: directory, limits: peerLimits,
+            settings: PeerLinks.Settings(
+                redial: config.redial, batchLines: config.limits.peerBatchLines,
+                floodTimeout: .milliseconds(config.limits.floodTimeoutMilliseconds)),
+            logger: logger)
         self.peerLinks = peerLinks
         self.context = HandlerContext(
             serverName: name, store: store, peers: peerLinks, provider: provider, logger: logger)
@@ -132,6 +138,15 @@ public final class HerdServer: Service, Sendable {
                 group.addTask { await self.accept(on: peerListener, kind: "peers", self.servePeer) }
                 group.addTask { await self.peerLinks.run() }
                 group.addTask { await self.flushLogPeriodically() }
+                if let service = self.store as? any Service {
+                    group.addTask {
+                        do {
+                            try await service.run()
+                        } catch {
+                            self.logger.error("store failed: \(error)")
+                        }
+                    }
+                }
             }
         }
         logger.info("stopped")
@@ -158,6 +173,13 @@ public final class HerdServer: Service, Sendable {
 
     private func serveClient(_ connection: any Connection) async {
         let origin = Envelope.Origin.client(connection.remoteDescription)
+        guard clientConnections.admit(limit: config.limits.maximumClientConnections) else {
+            logger.warning(
+                "\(origin) refused: \(config.limits.maximumClientConnections) client connections already open")
+            try? await connection.run { _, _ in }
+            return
+        }
+        defer { clientConnections.release() }
         do {
             try await connection.run { inbound, outbound in
                 for try await event in inbound {
@@ -165,15 +187,27 @@ public final class HerdServer: Service, Sendable {
                     case .lines(let lines):
                         var replies: [[UInt8]] = []
                         replies.reserveCapacity(lines.count)
+                        var barrier = ReplyBarrier()
+                        var traffic = self.traffic.batch(origin: origin)
+                        let receivedAt = self.clock.now()
                         for line in lines {
-                            if let reply = await self.process(line, from: origin) { replies.append(reply.bytes) }
+                            traffic.input(line)
+                            guard let reply = await self.process(line, from: origin, receivedAt: receivedAt)
+                            else { continue }
+                            traffic.output(reply.bytes)
+                            replies.append(reply.bytes)
+                            barrier.include(reply)
                         }
+                        self.traffic.write(traffic)
+                        try await self.hold(until: barrier)
                         if !replies.isEmpty { try await outbound.write(replies) }
                     case .overlongLine(let prefix):
                         self.logger.notice(
                             "\(origin) sent a line over \(self.clientLimits.maximumLineBytes) bytes; closing")
                         let reply = Replies.invalid(prefix)
-                        self.logOutput(reply, to: origin)
+                        var traffic = self.traffic.batch(origin: origin)
+                        traffic.output(reply)
+                        self.traffic.write(traffic)
                         try await outbound.write([reply])
                         return
                     }
@@ -184,28 +218,23 @@ public final class HerdServer: Service, Sendable {
         }
     }
 
-    /// Runs one line through the pipeline, logging it and its reply.
-    func process(_ line: [UInt8], from origin: Envelope.Origin) async -> Reply? {
-        logger.info("\(origin) < \(Self.printable(line))")
-        let envelope = Envelope(line: line, origin: origin, receivedAt: clock.now())
-        let reply: Reply?
+    /// Holds a batch of replies until the updates they confirm are durable and, where flooded, acknowledged
+    /// by the neighbours: one wait per batch, not per line.
+    private func hold(until barrier: ReplyBarrier) async throws {
+        guard let sequence = barrier.sequence else { return }
+        try await store.waitUntilDurable(sequence)
+        if barrier.waitsForFlood { await peerLinks.waitUntilAcknowledged(sequence) }
+    }
+
+    /// Runs one line through the pipeline.
+    func process(_ line: [UInt8], from origin: Envelope.Origin, receivedAt: WallTime) async -> Reply? {
+        let envelope = Envelope(line: line, origin: origin, receivedAt: receivedAt)
         do {
-            reply = try await pipeline.handle(envelope, context: context)
+            return try await pipeline.handle(envelope, context: context)
         } catch {
             logger.error("pipeline failed on a line from \(origin): \(error)")
-            reply = if case .client = origin { .invalid(line) } else { nil }
+            return if case .client = origin { .invalid(line) } else { nil }
         }
-        if let reply { logOutput(reply.bytes, to: origin) }
-        return reply
-    }
-
-    private func logOutput(_ bytes: [UInt8], to origin: Envelope.Origin) {
-        logger.info("\(origin) > \(Self.printable(bytes.last == ASCII.lineFeed ? bytes.dropLast() : bytes[...]))")
-    }
-
-    /// The bytes as text for a log, with line feeds shown as `\n` so one record stays one log line.
-    static func printable(_ bytes: some Collection<UInt8>) -> String {
-        String(decoding: bytes, as: UTF8.self).replacing("\n", with: "\\n")
     }
 
     // MARK: Peers
@@ -225,9 +254,15 @@ public final class HerdServer: Service, Sendable {
                         return
                     }
                     var processedBefore = processed
+                    var traffic: TrafficLog.Batch?
+                    let receivedAt = self.clock.now()
+                    defer { if let traffic { self.traffic.write(traffic) } }
                     for line in lines {
                         if let neighbour {
-                            _ = await self.process(line, from: .peer(neighbour))
+                            let origin = Envelope.Origin.peer(neighbour)
+                            if traffic == nil { traffic = self.traffic.batch(origin: origin) }
+                            traffic?.input(line)
+                            _ = await self.process(line, from: origin, receivedAt: receivedAt)
                             processed += 1
                             continue
                         }
@@ -241,9 +276,11 @@ public final class HerdServer: Service, Sendable {
                         }
                         neighbour = claimed
                         self.logger.info("peer link from \(claimed) opened (\(remote))")
+                        try await outbound.write([PeerHello.epoch(self.store.epoch)])
                     }
                     // Tell the neighbour these updates are stored, so it can answer its client (PROTOCOL.md 5).
                     if processed != processedBefore {
+                        try await self.store.waitUntilDurable(self.store.latestSequence)
                         try await outbound.write([PeerHello.acknowledgement(processed)])
                         processedBefore = processed
                     }

@@ -184,22 +184,13 @@ actor TLSTestHerd {
 
     nonisolated func logPath(_ name: String) -> String { path("logs/\(name).log") }
 
-    nonisolated func log(_ name: String) -> String {
-        FileManager.default.contents(atPath: logPath(name)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-    }
+    nonisolated func log(_ name: String) -> String { LogFiles.text(atPath: logPath(name)) }
 
-    /// Waits (at most `timeout`; logs are flushed every 250 ms) for a line of `name`'s log containing every one
-    /// of `words`; returns it, or nil.
+    /// Waits (at most `timeout`) for a line of `name`'s log containing every one of `words`; returns it, or nil.
     nonisolated func waitForLogLine(_ name: String, containing words: [String], timeout: Duration = .seconds(30))
         async -> String?
     {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let line = log(name).split(separator: "\n").first { line in words.allSatisfy { line.contains($0) } }
-            if let line { return String(line) }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
+        await LogFiles.waitForLine(atPath: logPath(name), containing: words, timeout: timeout)
     }
 
     /// Issues a certificate for `name` (from the herd CA, or from a fresh CA nobody trusts) into the scratch

@@ -35,14 +35,16 @@ actor TestHerd {
     private var bound: [String: BoundEndpoints] = [:]
     private var probeCount = 0
 
-    init(logDirectory: String) throws {
-        var config = HerdConfig.defaultHerd(logDirectory: logDirectory)
+    init(logDirectory: String, configure: @Sendable (inout HerdConfig) -> Void = { _ in }) throws {
+        var config = HerdConfig.defaultHerd(
+            logDirectory: logDirectory, dataDirectory: (logDirectory as NSString).appendingPathComponent("data"))
         for index in config.servers.indices {
             config.servers[index].clientPort = 0
             config.servers[index].peerPort = 0
         }
         config.redial.initialMilliseconds = 20
         config.redial.maximumMilliseconds = 200
+        configure(&config)
         var registry = HerdRegistry.core
         TCPTransport.register(in: &registry)
         FixtureProvider.register(in: &registry)
@@ -188,11 +190,12 @@ actor TestHerd {
 /// Runs `body` with a herd whose servers `names` (default: all five) are running and linked, and stops every
 /// server afterwards, whether `body` returns or throws.
 func withTestHerd(
-    starting names: [String]? = nil, _ body: (TestHerd) async throws -> Void
+    starting names: [String]? = nil, configure: @Sendable (inout HerdConfig) -> Void = { _ in },
+    _ body: (TestHerd) async throws -> Void
 ) async throws {
     let logDirectory = FileManager.default.temporaryDirectory
         .appendingPathComponent("herd-e2e-\(UUID().uuidString)").path
-    let herd = try TestHerd(logDirectory: logDirectory)
+    let herd = try TestHerd(logDirectory: logDirectory, configure: configure)
     do {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for name in names ?? herd.names {
