@@ -1,27 +1,51 @@
 /// One client's record as the in-memory store keeps it: the AT line's bytes, where the client id sits in
-/// them, and the client time for comparisons. Hashing and equality use only the client id bytes, so the
-/// line doubles as the key and nothing else is allocated per client.
+/// them, the client time for comparisons, the sequence number it was stored under and the neighbour it came
+/// from (as an index into ``OriginNames``). Hashing and equality use only the client id bytes, so the line
+/// doubles as the key and nothing else is allocated per client.
+///
+/// Fields are ordered so the struct packs into 48 bytes (the time's 21 bytes leave room for the origin).
 struct StoredRecord: Hashable, Sendable {
     let line: [UInt8]
+    let sequence: UInt64
+    let time: ClientTime
+    /// The neighbour the record came from, from ``OriginNames``; ``OriginNames/local`` for a client of ours.
+    let origin: UInt16
     let idStart: Int32
     let idEnd: Int32
-    let time: ClientTime
 
-    init(_ atLine: ATLine) {
+    init(_ atLine: ATLine, sequence: UInt64, origin: UInt16) {
         let id = atLine.clientID.bytes
         let range = Self.range(of: id, in: atLine.bytes)
         self.line = atLine.bytes
+        self.sequence = sequence
+        self.time = atLine.time
+        self.origin = origin
         self.idStart = Int32(range.lowerBound)
         self.idEnd = Int32(range.upperBound)
-        self.time = atLine.time
+    }
+
+    private init(copying record: StoredRecord, sequence: UInt64) {
+        self.line = record.line
+        self.sequence = sequence
+        self.time = record.time
+        self.origin = record.origin
+        self.idStart = record.idStart
+        self.idEnd = record.idEnd
+    }
+
+    /// This record under another sequence number.
+    func numbered(_ sequence: UInt64) -> StoredRecord {
+        StoredRecord(copying: self, sequence: sequence)
     }
 
     /// A record used only to look up `client`.
     init(probe client: ClientID) {
         self.line = client.bytes
+        self.sequence = 0
+        self.time = ClientTime(isNegative: false, seconds: 0, nanoseconds: 0)
+        self.origin = OriginNames.local
         self.idStart = 0
         self.idEnd = Int32(client.bytes.count)
-        self.time = ClientTime(isNegative: false, seconds: 0, nanoseconds: 0)
     }
 
     /// AT lines are `AT server skew client ...`: the client id is the fourth field.
@@ -39,6 +63,12 @@ struct StoredRecord: Hashable, Sendable {
     }
 
     var clientIDBytes: ArraySlice<UInt8> { line[Int(idStart)..<Int(idEnd)] }
+
+    /// True when this record should replace `other` (same client): a newer client time, or the same time
+    /// under a higher sequence number (only a replayed journal holds such twins).
+    func supersedes(_ other: StoredRecord) -> Bool {
+        other.time < time || (other.time == time && other.sequence < sequence)
+    }
 
     static func == (lhs: StoredRecord, rhs: StoredRecord) -> Bool {
         lhs.clientIDBytes.elementsEqual(rhs.clientIDBytes)
