@@ -44,9 +44,11 @@ struct StoreState: Equatable {
     var feed: [StoreChange]
     var cursors: [String: PeerCursor]
 
-    init(_ store: some LocationStore, neighbours: [String] = ["Parker", "Welsh", "Bolden"]) {
+    /// - Parameter restarts: how often the store was opened again from its journal; each time its numbering
+    ///   restarted ``DurableStore/restartGap`` above the highest number replayed, taken off again to compare.
+    init(_ store: some LocationStore, neighbours: [String] = ["Parker", "Welsh", "Bolden"], restarts: UInt64 = 0) {
         epoch = store.epoch
-        latestSequence = store.latestSequence
+        latestSequence = store.latestSequence - restarts * DurableStore.restartGap
         count = store.count
         feed = store.changes(after: 0, limit: Int.max)
         cursors = [:]

@@ -61,7 +61,7 @@ public final class HerdServer: Service, Sendable {
         self.traffic = TrafficLog(file: logFile, serverName: name, enabled: level <= .info)
         self.clock = clock
         let directory = directory ?? PeerDirectory(config: config)
-        let store = store ?? MemoryStore()
+        let store = try store ?? Self.makeStore(name: name, config: config, logger: logger)
         self.directory = directory
         self.store = store
         self.neighbours = Set(config.neighbours(of: name))
@@ -93,6 +93,25 @@ public final class HerdServer: Service, Sendable {
         self.peerLinks = peerLinks
         self.context = HandlerContext(
             serverName: name, store: store, peers: peerLinks, provider: provider, logger: logger)
+    }
+
+    /// The store the config asks for: a journal in `<data_dir>/<name>/`, or memory only.
+    private static func makeStore(name: String, config: HerdConfig, logger: Logger) throws -> any LocationStore {
+        guard config.storage.durable else { return MemoryStore() }
+        let directory = ConfigPaths.resolve(name, against: config.dataDirectory)
+        do {
+            let store = try DurableStore(
+                directory: directory, fsyncIntervalMilliseconds: config.storage.fsyncIntervalMilliseconds,
+                logger: logger)
+            if store.recovery.replayedEntries > 0 {
+                logger.info(
+                    "loaded \(store.count) clients from \(store.journalPath) (\(store.recovery.replayedEntries) entries)")
+            }
+            return store
+        } catch {
+            logger.error("cannot open the store: \(error)")
+            throw ServerStartError(server: name, reason: "cannot open its store in \(directory): \(error)")
+        }
     }
 
     /// The endpoints once bound; throws if the server failed to start.

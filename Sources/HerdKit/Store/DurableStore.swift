@@ -106,6 +106,8 @@ public final class DurableStore: LocationStore, Service {
         }
     }
 
+    static let restartGap: UInt64 = 1 << 32
+
     /// Creates a new journal, or replays an existing one, into a fresh memory store.
     private static func open(
         journalPath: String, directory: String, shardCount: Int, ringCapacity: Int, queue: JournalQueue,
@@ -138,7 +140,10 @@ public final class DurableStore: LocationStore, Service {
                 break
             }
         }
-        memory.continueSequence(after: latest)
+        // Numbers handed out before a machine crash but never fsynced may already have been acknowledged by a
+        // neighbour. Numbering on far above them keeps a new change from reusing a number a neighbour's cursor
+        // has passed (it would never be sent to it). 2^32 changes per run, 2^32 restarts: plenty of both.
+        memory.continueSequence(after: latest > 0 ? latest + Self.restartGap : 0)
         if replay.tornBytes > 0 {
             logger.warning(
                 """
