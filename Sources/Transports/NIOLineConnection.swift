@@ -26,11 +26,14 @@ public struct NIOLineConnection: Connection {
         let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
         let allocator: ByteBufferAllocator
 
+        /// One buffer for the whole batch: one allocation, one write, one flush.
         func write(_ replies: [[UInt8]]) async throws {
             if replies.count == 1 {
                 try await outbound.write(allocator.buffer(bytes: replies[0]))
             } else {
-                try await outbound.write(contentsOf: replies.map { allocator.buffer(bytes: $0) })
+                var buffer = allocator.buffer(capacity: replies.reduce(0) { $0 + $1.count })
+                for reply in replies { buffer.writeBytes(reply) }
+                try await outbound.write(buffer)
             }
         }
 

@@ -212,3 +212,19 @@ struct DurableStoreTests {
         }
     }
 }
+
+@Suite("Journal entries")
+struct JournalEntryTests {
+    @Test(arguments: [
+        (UInt64(0), String?.none), (1, "Parker"), (4_294_967_296, "odd name%"), (UInt64.max, "-"),
+    ])
+    func theFastRecordEncoderWritesWhatTheDecoderReads(sequence: UInt64, origin: String?) throws {
+        let line = Array("AT Alford +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503".utf8)
+        var fast: [UInt8] = Array("already here\n".utf8)
+        JournalEntry.appendRecord(sequence: sequence, origin: origin, line: line, to: &fast)
+        let entry = Array(fast.dropFirst("already here\n".utf8.count))
+        #expect(entry == JournalEntry.record(sequence: sequence, origin: origin, line: line).encoded())
+        #expect(
+            try JournalEntry.decode(entry.dropLast()) == .record(sequence: sequence, origin: origin, line: line))
+    }
+}

@@ -41,14 +41,14 @@ struct TrafficLog: Sendable {
             bytes.append(contentsOf: prefix)
             bytes.append(direction)
             bytes.append(ASCII.space)
-            for byte in line {
-                if byte == ASCII.lineFeed {
-                    bytes.append(UInt8(ascii: "\\"))
-                    bytes.append(UInt8(ascii: "n"))
-                } else {
-                    bytes.append(byte)
-                }
+            var rest = line
+            while let feed = rest.firstIndex(of: ASCII.lineFeed) {
+                bytes.append(contentsOf: rest[..<feed])
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "n"))
+                rest = rest[(feed + 1)...]
             }
+            bytes.append(contentsOf: rest)
             bytes.append(ASCII.lineFeed)
         }
     }

@@ -20,6 +20,40 @@ enum JournalEntry: Equatable {
     static let magic = "herd-journal"
 
     /// The entry as one journal line, LF included.
+    /// Appends a record entry to `out` without building the text through strings: the journal writer encodes
+    /// every stored update, so this is on the herd's busiest path after the pipeline itself.
+    static func appendRecord(sequence: UInt64, origin: String?, line: [UInt8], to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: [UInt8](repeating: ASCII.zero, count: 8))
+        out.append(ASCII.space)
+        let payloadStart = out.count
+        out.append(UInt8(ascii: "R"))
+        out.append(ASCII.space)
+        appendDecimal(sequence, to: &out)
+        out.append(ASCII.space)
+        if let origin { out.append(contentsOf: escape(origin).utf8) } else { out.append(ASCII.minus) }
+        out.append(ASCII.space)
+        out.append(contentsOf: line)
+        var crc = CRC32.checksum(out[payloadStart...])
+        for index in stride(from: start + 7, through: start, by: -1) {
+            out[index] = hexDigits[Int(crc & 0xF)]
+            crc >>= 4
+        }
+        out.append(ASCII.lineFeed)
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            digits.append(ASCII.zero + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out.append(contentsOf: digits.reversed())
+    }
+
     func encoded() -> [UInt8] {
         var payload: [UInt8]
         switch self {

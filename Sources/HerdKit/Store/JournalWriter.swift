@@ -17,8 +17,10 @@ struct JournalWriter: Sendable {
 
     /// One record as its journal line.
     static func encode(_ record: StoredRecord, origins: OriginNames) -> [UInt8] {
-        JournalEntry.record(sequence: record.sequence, origin: origins.name(for: record.origin), line: record.line)
-            .encoded()
+        var bytes: [UInt8] = []
+        JournalEntry.appendRecord(
+            sequence: record.sequence, origin: origins.name(for: record.origin), line: record.line, to: &bytes)
+        return bytes
     }
 
     /// Writes until the queue's final batch has been written and synced, or a write fails. Closes the
@@ -51,7 +53,12 @@ struct JournalWriter: Sendable {
             let batch = queue.next(waitingUntil: unsynced ? lastSync + fsyncInterval : .distantFuture)
             if !batch.isEmpty {
                 var bytes: [UInt8] = []
-                for record in batch.records { bytes += Self.encode(record, origins: memory.origins) }
+                bytes.reserveCapacity(batch.records.count * 128)
+                for record in batch.records {
+                    JournalEntry.appendRecord(
+                        sequence: record.sequence, origin: memory.origins.name(for: record.origin), line: record.line,
+                        to: &bytes)
+                }
                 for (neighbour, cursor) in batch.cursors.sorted(by: { $0.key < $1.key }) {
                     bytes += JournalEntry.cursor(neighbour: neighbour, cursor).encoded()
                 }
@@ -66,6 +73,8 @@ struct JournalWriter: Sendable {
                 lastSync = DispatchTime.now()
             }
             if batch.isFinal { return }
+            // Counting live records takes every shard's lock: only when the journal is long enough to matter.
+            guard entries > compactionMinimum else { continue }
             let live = memory.count + memory.allCursors.count
             guard JournalSnapshot.isDue(entries: entries, live: live, minimum: compactionMinimum) else { continue }
             do {

@@ -14,7 +14,8 @@ struct BenchHerd {
         self.running = nil
     }
 
-    /// Starts every server of `config` in this process on free ports, logging to a temporary directory.
+    /// Starts every server of `config` in this process on free ports, with logs and journals in a temporary
+    /// directory.
     init(spawning base: HerdConfig, registry: HerdRegistry) async throws {
         var config = base
         config.servers = config.servers.map { server in
@@ -24,6 +25,7 @@ struct BenchHerd {
             return server
         }
         config.logDirectory = NSTemporaryDirectory() + "herd-bench-\(getpid())"
+        config.dataDirectory = config.logDirectory + "/data"
         config.redial.initialMilliseconds = 20
         config.redial.maximumMilliseconds = 500
         let herd = try Herd(config: config, registry: registry)
