@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -64,7 +65,10 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
-        .testTarget(name: "HerdKitTests", dependencies: ["HerdKit"]),
+        .testTarget(
+            name: "HerdKitTests",
+            dependencies: ["HerdKit", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "ProvidersTests",
             dependencies: [

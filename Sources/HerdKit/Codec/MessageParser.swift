@@ -63,7 +63,9 @@ public enum MessageParser {
         guard let value = Double(String(decoding: digits, as: UTF8.self)) else {
             throw ProtocolError("radius is not a number")
         }
-        return value
+        // A radius the digits put above zero but below the smallest Double (`0.` and 400 zeros and `1`) would
+        // round to 0; keep it above zero, as it is.
+        return max(value, .leastNonzeroMagnitude)
     }
 
     /// An integer 1...20, leading zeros allowed.
