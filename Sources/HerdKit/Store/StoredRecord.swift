@@ -1,9 +1,17 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One client's record as the in-memory store keeps it: the AT line's bytes, where the client id sits in
 /// them, the client time for comparisons, the sequence number it was stored under and the neighbour it came
 /// from (as an index into ``OriginNames``). Hashing and equality use only the client id bytes, so the line
 /// doubles as the key and nothing else is allocated per client.
 ///
-/// Fields are ordered so the struct packs into 48 bytes (the time's 21 bytes leave room for the origin).
+/// Fields are ordered so the struct packs into 52 bytes (the time's 21 bytes leave room for the origin).
 struct StoredRecord: Hashable, Sendable {
     let line: [UInt8]
     let sequence: UInt64
@@ -12,6 +20,9 @@ struct StoredRecord: Hashable, Sendable {
     let origin: UInt16
     let idStart: Int32
     let idEnd: Int32
+    /// A cheap digest of the client id. A set lookup compares every record on its probe path; comparing
+    /// this first spares loading each one's line from memory (the cost of a lookup in a large store).
+    let fingerprint: UInt32
 
     init(_ atLine: ATLine, sequence: UInt64, origin: UInt16) {
         let id = atLine.clientID.bytes
@@ -22,6 +33,7 @@ struct StoredRecord: Hashable, Sendable {
         self.origin = origin
         self.idStart = Int32(range.lowerBound)
         self.idEnd = Int32(range.upperBound)
+        self.fingerprint = Self.fingerprint(of: id[...])
     }
 
     private init(copying record: StoredRecord, sequence: UInt64) {
@@ -31,6 +43,7 @@ struct StoredRecord: Hashable, Sendable {
         self.origin = record.origin
         self.idStart = record.idStart
         self.idEnd = record.idEnd
+        self.fingerprint = record.fingerprint
     }
 
     /// This record under another sequence number.
@@ -46,6 +59,15 @@ struct StoredRecord: Hashable, Sendable {
         self.origin = OriginNames.local
         self.idStart = 0
         self.idEnd = Int32(client.bytes.count)
+        self.fingerprint = Self.fingerprint(of: client.bytes[...])
+    }
+
+    /// FNV-1a over the id's bytes. Not the hash: a set still hashes the bytes with its seeded hasher, so
+    /// crafted ids that share a fingerprint only cost a byte comparison, never a long probe path.
+    private static func fingerprint(of id: ArraySlice<UInt8>) -> UInt32 {
+        var value: UInt32 = 2_166_136_261
+        for byte in id { value = (value ^ UInt32(byte)) &* 16_777_619 }
+        return value
     }
 
     /// AT lines are `AT server skew client ...`: the client id is the fourth field.
@@ -71,7 +93,16 @@ struct StoredRecord: Hashable, Sendable {
     }
 
     static func == (lhs: StoredRecord, rhs: StoredRecord) -> Bool {
-        lhs.clientIDBytes.elementsEqual(rhs.clientIDBytes)
+        guard lhs.fingerprint == rhs.fingerprint, lhs.idEnd - lhs.idStart == rhs.idEnd - rhs.idStart else {
+            return false
+        }
+        return lhs.line.withUnsafeBytes { left in
+            rhs.line.withUnsafeBytes { right in
+                memcmp(
+                    left.baseAddress! + Int(lhs.idStart), right.baseAddress! + Int(rhs.idStart),
+                    Int(lhs.idEnd - lhs.idStart)) == 0
+            }
+        }
     }
 
     func hash(into hasher: inout Hasher) {
