@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "HerdKit", targets: ["HerdKit"]),
         .library(name: "Transports", targets: ["Transports"]),
         .library(name: "Providers", targets: ["Providers"]),
+        .library(name: "HerdCLI", targets: ["HerdCLI"]),
         .executable(name: "herd", targets: ["herd"]),
     ],
     dependencies: [
@@ -53,8 +54,8 @@ let package = Package(
             ],
             resources: [.copy("Resources/ucla-places.json")]
         ),
-        .executableTarget(
-            name: "herd",
+        .target(
+            name: "HerdCLI",
             dependencies: [
                 "HerdKit", "Transports", "Providers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +66,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        .executableTarget(name: "herd", dependencies: ["HerdCLI"]),
         .testTarget(
             name: "HerdKitTests",
             dependencies: ["HerdKit", .product(name: "PropertyBased", package: "swift-property-based")]

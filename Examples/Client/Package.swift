@@ -9,12 +9,29 @@ let package = Package(
         .package(name: "herd", path: "../..")
     ],
     targets: [
-        .executableTarget(
-            name: "HerdClientExample",
+        // What an application does with a herd, in a library so the tests can use it.
+        .target(
+            name: "PlaceLookup",
             dependencies: [
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "Transports", package: "herd"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "HerdClientExample",
+            dependencies: [
+                "PlaceLookup",
+                .product(name: "HerdKit", package: "herd"),
+            ]
+        ),
+        .testTarget(
+            name: "PlaceLookupTests",
+            dependencies: [
+                "PlaceLookup",
+                .product(name: "HerdKit", package: "herd"),
+                .product(name: "HerdCLI", package: "herd"),
+                .product(name: "Transports", package: "herd"),
+            ]
+        ),
     ]
 )

@@ -1,13 +1,16 @@
 import HerdKit
 import NIOCore
 
-/// A ``Connection`` over any NIO channel whose pipeline ends in ``LineFramingHandler``: TCP and TLS alike.
+/// A ``Connection`` over any NIO channel whose pipeline ends in ``LineFramingHandler``: TCP, TLS, or a
+/// transport of your own on another NIO bootstrap (Unix domain sockets, say; see `Examples/CustomTransport`).
 public struct NIOLineConnection: Connection {
     let channel: NIOAsyncChannel<InboundEvent, ByteBuffer>
     public let remoteDescription: String
     public let peerIdentity: PeerIdentity?
 
-    init(channel: NIOAsyncChannel<InboundEvent, ByteBuffer>, peerIdentity: PeerIdentity? = nil) {
+    /// Wraps a channel made by ``makeLineChannel(_:limits:)``; public so that custom NIO transports hand
+    /// back the same connections as TCP and TLS.
+    public init(channel: NIOAsyncChannel<InboundEvent, ByteBuffer>, peerIdentity: PeerIdentity? = nil) {
         self.channel = channel
         self.remoteDescription = channel.channel.remoteAddress.map(Self.describe) ?? "unknown"
         self.peerIdentity = peerIdentity
@@ -45,6 +48,16 @@ public struct NIOLineConnection: Connection {
     static func describe(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
         return Endpoint(host: ip, port: port).description
+    }
+
+    /// Adds herd's idle timeout and line framing to a fresh channel and wraps it for async use. Call it in a
+    /// bootstrap's channel initializer (on the channel's event loop); public so that a custom NIO transport
+    /// frames lines and applies ``ConnectionLimits`` exactly as TCP does.
+    public static func makeLineChannel(
+        _ channel: any Channel, limits: ConnectionLimits
+    ) throws -> NIOAsyncChannel<InboundEvent, ByteBuffer> {
+        try addLineHandlers(to: channel, limits: limits)
+        return try wrap(channel)
     }
 
     /// Adds the handlers every line connection needs, in order: idle timeout, then framing.

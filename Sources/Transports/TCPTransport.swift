@@ -17,15 +17,10 @@ public struct TCPTransport: Transport {
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: endpoint.host, port: endpoint.port) { child in
-                child.eventLoop.makeCompletedFuture {
-                    try NIOLineConnection.addLineHandlers(to: child, limits: limits)
-                    return try NIOLineConnection.wrap(child)
-                }
+                child.eventLoop.makeCompletedFuture { try NIOLineConnection.makeLineChannel(child, limits: limits) }
             }
         let port = channel.channel.localAddress?.port ?? endpoint.port
-        return NIOLineListener(channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port)) {
-            NIOLineConnection(channel: $0)
-        }
+        return NIOLineListener(channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port))
     }
 
     public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
@@ -33,22 +28,33 @@ public struct TCPTransport: Transport {
             .connectTimeout(.seconds(5))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOLineConnection.addLineHandlers(to: channel, limits: limits)
-                    return try NIOLineConnection.wrap(channel)
-                }
+                channel.eventLoop.makeCompletedFuture { try NIOLineConnection.makeLineChannel(channel, limits: limits) }
             }
         return NIOLineConnection(channel: channel)
     }
 }
 
-/// A listening NIO channel whose children are line channels; shared by TCP and TLS.
-struct NIOLineListener<Child: Sendable>: Listener {
+/// A listening NIO channel whose children are line channels; shared by TCP, TLS and custom NIO transports.
+///
+/// Public so that a transport of your own on another NIO bootstrap gets the same careful shutdown: when the
+/// task running it is cancelled, it closes the listening socket and every connection it accepted.
+public struct NIOLineListener<Child: Sendable>: Listener {
     let channel: NIOAsyncChannel<Child, Never>
-    let localEndpoint: Endpoint
+    public let localEndpoint: Endpoint
     let makeConnection: @Sendable (Child) async -> (any Connection)?
 
-    func run(_ handler: @escaping @Sendable (any Connection) async -> Void) async throws {
+    /// A listener whose children need more than wrapping (TLS waits for the handshake); `makeConnection`
+    /// returns nil for a child to drop.
+    public init(
+        channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint,
+        makeConnection: @escaping @Sendable (Child) async -> (any Connection)?
+    ) {
+        self.channel = channel
+        self.localEndpoint = localEndpoint
+        self.makeConnection = makeConnection
+    }
+
+    public func run(_ handler: @escaping @Sendable (any Connection) async -> Void) async throws {
         // Cancelling the task must not just stop reading: connections already accepted but not yet read
         // would be dropped unclosed (NIO traps on that). So on cancellation close the listening socket,
         // drain what it accepted in a task that is not itself cancelled, and cancel the connections' tasks,
@@ -74,8 +80,15 @@ struct NIOLineListener<Child: Sendable>: Listener {
         }
     }
 
-    func close() async {
+    public func close() async {
         try? await channel.channel.close()
+    }
+}
+
+extension NIOLineListener where Child == NIOAsyncChannel<InboundEvent, ByteBuffer> {
+    /// A listener whose children were made by ``NIOLineConnection/makeLineChannel(_:limits:)``.
+    public init(channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint) {
+        self.init(channel: channel, localEndpoint: localEndpoint) { NIOLineConnection(channel: $0) }
     }
 }
 

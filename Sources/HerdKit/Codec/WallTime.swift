@@ -40,3 +40,15 @@ public struct SystemClock: WallClock {
     public init() {}
     public func now() -> WallTime { .now() }
 }
+
+/// A clock that always reads the same time: for tests and examples that compare AT lines byte for byte,
+/// since the skew in them is the receive time minus the client's time.
+public struct FixedClock: WallClock {
+    public var time: WallTime
+
+    public init(_ time: WallTime) {
+        self.time = time
+    }
+
+    public func now() -> WallTime { time }
+}

@@ -224,12 +224,14 @@ private struct TopLevelReader {
         -> HerdConfig.Component
     {
         switch value {
-        case .scalar(let name, _):
+        case .scalar(let name, let line):
             return HerdConfig.Component(
-                name: name, options: ConfigOptions(keyPath: "\(path).options", file: file, baseDirectory: baseDirectory)
-            )
-        case .map(let members, _):
-            let options = ConfigOptions(values: members, keyPath: path, file: file, baseDirectory: baseDirectory)
+                name: name,
+                options: ConfigOptions(
+                    keyPath: "\(path).options", file: file, baseDirectory: baseDirectory, line: line))
+        case .map(let members, let line):
+            let options = ConfigOptions(
+                values: members, keyPath: path, file: file, baseDirectory: baseDirectory, line: line)
             try options.allowOnly(["name", "options"])
             guard let name = try options.string("name") else { throw options.error("name", "missing") }
             return HerdConfig.Component(name: name, options: try options.options("options"))

@@ -21,17 +21,23 @@ public struct ConfigOptions: Sendable, Hashable {
     public let file: String
     /// Directory that relative paths are resolved against (the config file's).
     public let baseDirectory: String
+    /// Line of the mapping itself, when known: errors about a key that is missing point here.
+    public let line: Int?
 
-    public init(values: [String: ConfigValue] = [:], keyPath: String, file: String, baseDirectory: String) {
+    public init(
+        values: [String: ConfigValue] = [:], keyPath: String, file: String, baseDirectory: String, line: Int? = nil
+    ) {
         self.values = values
         self.keyPath = keyPath
         self.file = file
         self.baseDirectory = baseDirectory
+        self.line = line
     }
 
     public func error(_ key: String, _ reason: String) -> ConfigError {
         ConfigError(
-            file: file, key: keyPath.isEmpty ? key : "\(keyPath).\(key)", line: values[key]?.line, reason: reason)
+            file: file, key: keyPath.isEmpty ? key : "\(keyPath).\(key)", line: values[key]?.line ?? line,
+            reason: reason)
     }
 
     /// Fails on keys the component does not know, so a typo is an error rather than silently ignored.
@@ -92,13 +98,36 @@ public struct ConfigOptions: Sendable, Hashable {
         return strings
     }
 
+    /// A list of mappings, such as a stage's `areas: [{name: campus, ...}, ...]`: each item as options of its
+    /// own, whose errors name `KEY[INDEX].FIELD` and the item's line; nil when the key is absent.
+    public func optionsList(_ key: String) throws(ConfigError) -> [ConfigOptions]? {
+        guard let value = values[key] else { return nil }
+        guard case .list(let items, _) = value else { throw error(key, "expected a list") }
+        let path = keyPath.isEmpty ? key : "\(keyPath).\(key)"
+        var list: [ConfigOptions] = []
+        for (index, item) in items.enumerated() {
+            guard case .map(let members, let line) = item else {
+                throw ConfigError(
+                    file: file, key: "\(path)[\(index)]", line: item.line ?? value.line,
+                    reason: "expected a mapping of keys to values")
+            }
+            list.append(
+                ConfigOptions(
+                    values: members, keyPath: "\(path)[\(index)]", file: file, baseDirectory: baseDirectory, line: line)
+            )
+        }
+        return list
+    }
+
     public func options(_ key: String) throws(ConfigError) -> ConfigOptions {
         let path = keyPath.isEmpty ? key : "\(keyPath).\(key)"
         guard let value = values[key] else {
-            return ConfigOptions(keyPath: path, file: file, baseDirectory: baseDirectory)
+            return ConfigOptions(keyPath: path, file: file, baseDirectory: baseDirectory, line: line)
         }
-        guard case .map(let members, _) = value else { throw error(key, "expected a mapping of keys to values") }
-        return ConfigOptions(values: members, keyPath: path, file: file, baseDirectory: baseDirectory)
+        guard case .map(let members, let line) = value else {
+            throw error(key, "expected a mapping of keys to values")
+        }
+        return ConfigOptions(values: members, keyPath: path, file: file, baseDirectory: baseDirectory, line: line)
     }
 }
 

@@ -1,4 +1,5 @@
 import HerdKit
+import PlaceLookup
 import Transports
 
 #if canImport(Glibc)
@@ -19,18 +20,15 @@ guard let reportTo, let askAt else {
 
 let now = WallTime.now()
 let time = ClientTime(isNegative: false, seconds: UInt64(now.seconds), nanoseconds: UInt32(now.nanoseconds))
-let reply = try await HerdClient(endpoint: reportTo)
-    .report(client: "example.client", latitude: 34.068930, longitude: -118.445127, time: time)
-print("reported to \(reportTo): \(reply)", terminator: "")
-
-// The update floods through the herd; a server a few hops away may need a moment to hear of it.
-for _ in 0..<50 {
-    let places = try await HerdClient(endpoint: askAt).places(near: "example.client", radiusKilometres: 1, bound: 3)
-    if !places.hasPrefix("?") {
-        print("places near example.client from \(askAt):\n\(places)", terminator: "")
-        exit(0)
-    }
-    try await Task.sleep(for: .milliseconds(100))
+let lookup = PlaceLookup(reportTo: HerdClient(endpoint: reportTo), askAt: HerdClient(endpoint: askAt))
+do {
+    let answer = try await lookup.run(
+        client: "example.client", latitude: 34.068930, longitude: -118.445127, time: time, radiusKilometres: 1,
+        bound: 3)
+    print("reported to \(reportTo): \(answer.atLine)")
+    print("places near example.client from \(askAt) (\(answer.status)):")
+    for name in answer.names { print("  \(name)") }
+} catch {
+    print("\(error); is the herd running and connected?")
+    exit(1)
 }
-print("\(askAt) has not heard of example.client; is the herd running and connected?")
-exit(1)

@@ -14,7 +14,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let herdConfig = try config.load()
-        let herd = try Herd(config: herdConfig, registry: .standard, consoleLogLevel: .warning)
+        let herd = try Herd(config: herdConfig, registry: HerdCLI.registry, consoleLogLevel: .warning)
         try await ServerRunner.run(herd.servers)
     }
 }

@@ -10,7 +10,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let herdConfig = try config.load()
-        try HerdRegistry.standard.validate(herdConfig)
+        try HerdCLI.registry.validate(herdConfig)
         print("\(herdConfig.source): OK")
         print("transport: clients \(herdConfig.clientTransport.name), peers \(herdConfig.peerTransport.name)")
         print("provider: \(herdConfig.provider.name)")

@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let herdConfig = try config.load(requireFile: true)
-        let server = try HerdServer(name: name, config: herdConfig, registry: .standard, consoleLogLevel: .warning)
+        let server = try HerdServer(
+            name: name, config: herdConfig, registry: HerdCLI.registry, consoleLogLevel: .warning)
         try await ServerRunner.run([server])
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HerdKit
+import Logging
 import Transports
 
 struct SendCommand: AsyncParsableCommand {
@@ -12,6 +13,8 @@ struct SendCommand: AsyncParsableCommand {
             Example: herd send 127.0.0.1:12000 'IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503'
             With --tls the server's certificate must chain to the CA (--ca, else certs/ca.pem when it exists, else \
             the system's trusted CAs) and name the host dialled. See Docs/tls.md.
+            With --config the lines go over the config's client transport, built with its options: that is how \
+            to talk to a herd whose clients use a transport of its own (see Docs/extending.md).
             """)
 
     @Argument(help: "The client endpoint, HOST:PORT or [IPv6]:PORT.")
@@ -32,9 +35,15 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "With --tls: the private key of --cert, PEM.")
     var key: String?
 
+    @Option(name: .shortAndLong, help: "Dial with the client transport of this herd config (for custom transports).")
+    var config: String?
+
     func validate() throws {
         if !tls && (ca != nil || cert != nil || key != nil) {
             throw ValidationError("--ca, --cert and --key need --tls")
+        }
+        if tls && config != nil {
+            throw ValidationError("--tls and --config each choose the transport; give one of them")
         }
         if (cert == nil) != (key == nil) {
             throw ValidationError("--cert and --key go together")
@@ -49,7 +58,7 @@ struct SendCommand: AsyncParsableCommand {
         if toSend.isEmpty {
             while let line = readLine(strippingNewline: true) { toSend.append(line) }
         }
-        let client = HerdClient(endpoint: target, transport: try makeTransport())
+        let client = HerdClient(endpoint: target, transport: try makeTransport(to: target))
         do {
             print(try await client.exchange(toSend), terminator: "")
         } catch {
@@ -61,7 +70,8 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     /// TCP, or TLS verifying the server against --ca (else `certs/ca.pem` when present, else the system's CAs).
-    private func makeTransport() throws -> any Transport {
+    private func makeTransport(to target: Endpoint) throws -> any Transport {
+        if let config { return try configuredTransport(file: config, to: target) }
         guard tls else { return TCPTransport() }
         let defaultCA = "certs/ca.pem"
         let caFile = ca ?? (FileManager.default.fileExists(atPath: defaultCA) ? defaultCA : nil)
@@ -71,5 +81,18 @@ struct SendCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("cannot set up TLS: \(error)")
         }
+    }
+
+    /// The config's client transport, built by the registry exactly as a server of that herd builds it.
+    private func configuredTransport(file: String, to target: Endpoint) throws -> any Transport {
+        let herdConfig = try ConfigLoader.load(path: file)
+        let component = herdConfig.clientTransport
+        guard let factory = HerdCLI.registry.transports[component.name] else {
+            throw CommandFailure("\(file): transport.clients: unknown transport '\(component.name)'")
+        }
+        let server = herdConfig.servers.first { $0.clientEndpoint == target }?.name ?? "client"
+        let context = HerdRegistry.Context(
+            options: component.options, serverName: server, config: herdConfig, logger: Logger(label: "herd send"))
+        return try factory(context, .clients)
     }
 }

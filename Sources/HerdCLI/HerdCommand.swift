@@ -1,29 +1,18 @@
 import ArgumentParser
+import Foundation
 import HerdKit
-import Providers
-import Transports
 
-@main
+/// The root command. Its name is the executable's, so a custom herd's help shows its own name.
 struct HerdCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "herd",
-        abstract: "Run and talk to a proxy server herd.",
-        subcommands: [
-            UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
-            CertsCommand.self,
-        ]
-    )
-}
-
-extension HerdRegistry {
-    /// Everything this executable can build: the core stages, `tcp`, `tls`, and the `fixture` and `google` providers.
-    static var standard: HerdRegistry {
-        var registry = HerdRegistry.core
-        TCPTransport.register(in: &registry)
-        TLSTransport.register(in: &registry)
-        FixtureProvider.register(in: &registry)
-        GooglePlacesProvider.register(in: &registry)
-        return registry
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: HerdCLI.executableName,
+            abstract: "Run and talk to a proxy server herd.",
+            subcommands: [
+                UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
+                CertsCommand.self,
+            ]
+        )
     }
 }
 
