@@ -19,7 +19,8 @@ extension HerdEndToEndTests {
             let parker: Int
 
             init() throws {
-                directory = FileManager.default.temporaryDirectory
+                directory =
+                    FileManager.default.temporaryDirectory
                     .appendingPathComponent("herd-e2e-durable-\(UUID().uuidString)").path
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 path = directory + "/herd.yaml"
@@ -101,7 +102,8 @@ extension HerdEndToEndTests {
                 let reply = try await RawClient.exchange(
                     port: port, missing.map { "WHATSAT \($0.client) 10 1\n" }.joined())
                 let answers = Wire.splitReplies(reply)
-                missing = zip(missing, answers).filter { !$1.hasPrefix($0.atLine + "\n") }.map(\.0)
+                missing =
+                    zip(missing, answers).filter { !$1.hasPrefix($0.atLine + "\n") }.map(\.0)
                     + missing.dropFirst(answers.count)
                 if missing.isEmpty { return }
                 try await Task.sleep(for: .milliseconds(40))

@@ -19,8 +19,8 @@ extension HerdEndToEndTests {
         }
 
         @Test func connectionsPastTheLimitAreClosedUntilOneIsFree() async throws {
-            try await withTestHerd(starting: ["Alford"], configure: { $0.limits.maximumClientConnections = 3 }) {
-                herd in
+            let limit: @Sendable (inout HerdConfig) -> Void = { $0.limits.maximumClientConnections = 3 }
+            try await withTestHerd(starting: ["Alford"], configure: limit) { herd in
                 let port = try await herd.clientPort("Alford")
                 // Three clients hold their connections open, each after one answered report.
                 let held = try await RawConnection.onThread {
@@ -89,10 +89,9 @@ extension HerdEndToEndTests {
         }
 
         @Test func aPeerThatNeverReadsDoesNotStallClientsOrOtherLinks() async throws {
-            try await withTestHerd(
-                starting: ["Alford", "Bolden", "Hamilton", "Welsh"],
-                configure: { $0.limits.floodTimeoutMilliseconds = 200 }
-            ) { herd in
+            let quickTimeout: @Sendable (inout HerdConfig) -> Void = { $0.limits.floodTimeoutMilliseconds = 200 }
+            try await withTestHerd(starting: ["Alford", "Bolden", "Hamilton", "Welsh"], configure: quickTimeout) {
+                herd in
                 let stuck = try NeverReadingPeer()
                 defer { stuck.stop() }
                 herd.directory.record(Endpoint(host: "127.0.0.1", port: stuck.port), for: "Parker")

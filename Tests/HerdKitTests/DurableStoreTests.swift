@@ -35,7 +35,9 @@ struct DurableStoreTests {
             // neighbour already acknowledged, and they must not be reused.
             #expect(second.store(atLine("pear", 1), from: nil) == before.latestSequence + DurableStore.restartGap + 1)
             #expect(
-                second.changes(after: 2, limit: 10).map(\.sequence) == [3, before.latestSequence + DurableStore.restartGap + 1]
+                second.changes(after: 2, limit: 10).map(\.sequence) == [
+                    3, before.latestSequence + DurableStore.restartGap + 1,
+                ]
             )
         }
     }

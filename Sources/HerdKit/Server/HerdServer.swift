@@ -105,7 +105,8 @@ public final class HerdServer: Service, Sendable {
                 logger: logger)
             if store.recovery.replayedEntries > 0 {
                 logger.info(
-                    "loaded \(store.count) clients from \(store.journalPath) (\(store.recovery.replayedEntries) entries)")
+                    "loaded \(store.count) clients from \(store.journalPath) (\(store.recovery.replayedEntries) entries)"
+                )
             }
             return store
         } catch {
