@@ -381,6 +381,7 @@ struct CodecPropertyTests {
     @Test("Generated IAMAT lines parse to the fields they were made from")
     func iamatParsesToItsFields() async {
         await propertyCheck(count: 500, input: Generator { rng in iamatCase(&rng) }) { testCase in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             #expect(outcome(testCase.line.bytes) == .message(.iamat(testCase.expected)))
         }
     }
@@ -388,6 +389,7 @@ struct CodecPropertyTests {
     @Test("The AT line built from an IAMAT parses back with the same client, location, time and skew")
     func atLineRoundTrip() async {
         await propertyCheck(count: 500, input: Generator { rng in receivedCase(&rng) }) { testCase in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             let report = testCase.report.expected
             let update = report.atLine(server: testCase.server, receivedAt: testCase.receivedAt)
             #expect(outcome(update.bytes) == .message(.at(update)))
@@ -436,6 +438,7 @@ struct CodecPropertyTests {
     @Test("Generated WHATSAT lines parse to the fields they were made from")
     func whatsatParsesToItsFields() async {
         await propertyCheck(count: 500, input: Generator { rng in whatsatCase(&rng) }) { testCase in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             #expect(outcome(testCase.line.bytes) == .message(.whatsat(testCase.expected)))
         }
     }
@@ -443,6 +446,7 @@ struct CodecPropertyTests {
     @Test("Out-of-range locations, times, radii and bounds are refused")
     func outOfRangeIsRefused() async {
         await propertyCheck(count: 500, input: outOfRangeLines) { line in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             #expect(outcome(line.bytes) == .invalid)
         }
     }
@@ -458,6 +462,7 @@ struct CodecPropertyTests {
             return (Line(trimmed), Line(whiteSpaceRun(0...4, &rng) + trimmed + whiteSpaceRun(0...4, &rng)))
         }
         await propertyCheck(count: 500, input: lines) { trimmed, line in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             #expect(Replies.invalid(line.bytes) == bytes("? ") + trimmed.bytes + [ASCII.lineFeed])
             #expect(Reply.invalid(line.bytes).bytes == bytes("? ") + trimmed.bytes + [ASCII.lineFeed])
         }
@@ -466,6 +471,7 @@ struct CodecPropertyTests {
     @Test("Any line gets an answer consistent with the protocol: blank, a valid message, or invalid")
     func arbitraryLinesAreAnswered() async {
         await propertyCheck(count: 1000, input: arbitraryLines) { line in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             checkAnswer(line.bytes)
         }
     }
@@ -473,6 +479,7 @@ struct CodecPropertyTests {
     @Test("Lines of hundreds of KB (huge numbers, many fields, random bytes) are answered too")
     func longLinesAreAnswered() async {
         await propertyCheck(count: 25, input: longLines) { line in
+            await Task.yield()  // long CPU-bound runs must not starve other suites' I/O tasks
             checkAnswer(line.bytes)
         }
     }
