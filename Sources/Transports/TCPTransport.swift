@@ -12,15 +12,19 @@ public struct TCPTransport: Transport {
     }
 
     public func listen(on endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Listener {
+        let accepted = AcceptedChannels()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: endpoint.host, port: endpoint.port) { child in
-                child.eventLoop.makeCompletedFuture { try NIOLineConnection.makeLineChannel(child, limits: limits) }
+                child.eventLoop.makeCompletedFuture {
+                    accepted.track(try NIOLineConnection.makeLineChannel(child, limits: limits))
+                }
             }
         let port = channel.channel.localAddress?.port ?? endpoint.port
-        return NIOLineListener(channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port))
+        return NIOLineListener(
+            channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port), accepted: accepted)
     }
 
     public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
@@ -41,16 +45,21 @@ public struct TCPTransport: Transport {
 public struct NIOLineListener<Child: Sendable>: Listener {
     let channel: NIOAsyncChannel<Child, Never>
     public let localEndpoint: Endpoint
+    let accepted: AcceptedChannels?
     let makeConnection: @Sendable (Child) async -> (any Connection)?
 
     /// A listener whose children need more than wrapping (TLS waits for the handshake); `makeConnection`
     /// returns nil for a child to drop.
+    ///
+    /// - Parameter accepted: where the child initializer tracked the channels it wrapped (see
+    ///   ``AcceptedChannels``); `makeConnection` hands each over.
     public init(
-        channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint,
+        channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint, accepted: AcceptedChannels? = nil,
         makeConnection: @escaping @Sendable (Child) async -> (any Connection)?
     ) {
         self.channel = channel
         self.localEndpoint = localEndpoint
+        self.accepted = accepted
         self.makeConnection = makeConnection
     }
 
@@ -61,6 +70,7 @@ public struct NIOLineListener<Child: Sendable>: Listener {
         // which then close each connection properly.
         let channel = self.channel
         let makeConnection = self.makeConnection
+        let accepted = self.accepted
         let accepting = Task {
             try await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { inbound in
@@ -70,6 +80,7 @@ public struct NIOLineListener<Child: Sendable>: Listener {
                         }
                     }
                 }
+                await accepted?.closeRemaining()
                 group.cancelAll()
             }
         }
@@ -87,8 +98,11 @@ public struct NIOLineListener<Child: Sendable>: Listener {
 
 extension NIOLineListener where Child == NIOAsyncChannel<InboundEvent, ByteBuffer> {
     /// A listener whose children were made by ``NIOLineConnection/makeLineChannel(_:limits:)``.
-    public init(channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint) {
-        self.init(channel: channel, localEndpoint: localEndpoint) { NIOLineConnection(channel: $0) }
+    public init(channel: NIOAsyncChannel<Child, Never>, localEndpoint: Endpoint, accepted: AcceptedChannels? = nil) {
+        self.init(channel: channel, localEndpoint: localEndpoint, accepted: accepted) { child in
+            accepted?.handOver(child)
+            return NIOLineConnection(channel: child)
+        }
     }
 }
 

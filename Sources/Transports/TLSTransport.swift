@@ -39,21 +39,26 @@ public struct TLSTransport: Transport {
         guard let serverContext else { throw TLSError.noCertificate }
         let timeout = configuration.handshakeTimeout
         let minimumVersion = configuration.minimumVersion
+        let accepted = AcceptedChannels()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: endpoint.host, port: endpoint.port) { child in
                 child.eventLoop.makeCompletedFuture {
-                    try Self.setUp(
+                    let child = try Self.setUp(
                         child, ssl: serverContext.makeSSL(), role: .server, timeout: timeout,
                         minimumVersion: minimumVersion, limits: limits)
+                    _ = accepted.track(child.channel)
+                    return child
                 }
             }
         let port = channel.channel.localAddress?.port ?? endpoint.port
         let logger = logger
         let endpointName = endpointName
-        return NIOLineListener(channel: channel, localEndpoint: Endpoint(host: endpoint.host, port: port)) { child in
+        let local = Endpoint(host: endpoint.host, port: port)
+        return NIOLineListener(channel: channel, localEndpoint: local, accepted: accepted) { child in
+            accepted.handOver(child.channel)
             do {
                 let identity = try await child.handshakeCompleted()
                 return NIOLineConnection(channel: child.channel, peerIdentity: identity)

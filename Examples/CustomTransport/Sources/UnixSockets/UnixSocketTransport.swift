@@ -38,14 +38,18 @@ public struct UnixSocketTransport: Transport {
         } catch {
             throw UnixSocketError("cannot create the socket directory \(directory): \(error.localizedDescription)")
         }
+        let accepted = AcceptedChannels()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             // A socket file left by a server that stopped is replaced, as SO_REUSEADDR does for TCP ports.
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
-                child.eventLoop.makeCompletedFuture { try NIOLineConnection.makeLineChannel(child, limits: limits) }
+                // Tracked until handed over, so a connection accepted while the server stops is closed properly.
+                child.eventLoop.makeCompletedFuture {
+                    accepted.track(try NIOLineConnection.makeLineChannel(child, limits: limits))
+                }
             }
-        return NIOLineListener(channel: channel, localEndpoint: endpoint)
+        return NIOLineListener(channel: channel, localEndpoint: endpoint, accepted: accepted)
     }
 
     public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
