@@ -220,13 +220,23 @@ struct JournalEntryTests {
     @Test(arguments: [
         (UInt64(0), String?.none), (1, "Parker"), (4_294_967_296, "odd name%"), (UInt64.max, "-"),
     ])
-    func theFastRecordEncoderWritesWhatTheDecoderReads(sequence: UInt64, origin: String?) throws {
+    func theRecordEncoderWritesWhatTheDecoderReads(sequence: UInt64, origin: String?) throws {
         let line = Array("AT Alford +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503".utf8)
-        var fast: [UInt8] = Array("already here\n".utf8)
-        JournalEntry.appendRecord(sequence: sequence, origin: origin, line: line, to: &fast)
-        let entry = Array(fast.dropFirst("already here\n".utf8.count))
-        #expect(entry == JournalEntry.record(sequence: sequence, origin: origin, line: line).encoded())
+        var appended: [UInt8] = Array("already here\n".utf8)
+        JournalEntry.appendRecord(sequence: sequence, origin: origin, line: line, to: &appended)
+        #expect(appended.prefix(13).elementsEqual("already here\n".utf8))
+        let entry = Array(appended.dropFirst(13))
+        #expect(entry.last == UInt8(ascii: "\n"))
         #expect(
             try JournalEntry.decode(entry.dropLast()) == .record(sequence: sequence, origin: origin, line: line))
+    }
+
+    /// The format on disk, byte for byte: CRC-32 (zlib's) of the payload in 8 hex digits, then the payload.
+    @Test func aRecordEntryIsItsChecksumThenItsFields() {
+        let line = "AT Alford +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"
+        let parker = JournalEntry.record(sequence: 1, origin: "Parker", line: Array(line.utf8)).encoded()
+        #expect(String(decoding: parker, as: UTF8.self) == "ca16a524 R 1 Parker \(line)\n")
+        let escaped = JournalEntry.record(sequence: 4_294_967_296, origin: "odd name%", line: Array(line.utf8))
+        #expect(String(decoding: escaped.encoded(), as: UTF8.self) == "b30a2a83 R 4294967296 odd%20name%25 \(line)\n")
     }
 }

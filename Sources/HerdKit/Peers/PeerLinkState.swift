@@ -31,10 +31,11 @@ final class PeerLinkState: Sendable {
 
     var isConnected: Bool { state.withLock { $0.connected } }
 
-    /// Whether a client reply should wait for this neighbour.
-    var isWaitedFor: Bool { state.withLock { $0.connected && !$0.lagging } }
-
-    var acknowledged: UInt64 { state.withLock { $0.acknowledged } }
+    /// Whether a client reply confirming `sequence` should wait for this neighbour: it is up, not lagging,
+    /// and has not acknowledged `sequence` yet.
+    func isAwaited(for sequence: UInt64) -> Bool {
+        state.withLock { $0.connected && !$0.lagging && $0.acknowledged < sequence }
+    }
 
     /// Marks the link up, with the neighbour holding everything up to `acknowledged`.
     func connect(acknowledged: UInt64) {

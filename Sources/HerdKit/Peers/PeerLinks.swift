@@ -57,7 +57,7 @@ public final class PeerLinks: PeerFlooding {
     }
 
     public func waitUntilAcknowledged(_ sequence: UInt64) async {
-        let waitedFor = links.filter { $0.state.isWaitedFor && $0.state.acknowledged < sequence }
+        let waitedFor = links.filter { $0.state.isAwaited(for: sequence) }
         guard !waitedFor.isEmpty else { return }
         let timeout = settings.floodTimeout
         let allAcknowledged = await withTaskGroup(of: Bool.self) { group in

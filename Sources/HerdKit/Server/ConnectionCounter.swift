@@ -16,6 +16,4 @@ final class ConnectionCounter: Sendable {
     func release() {
         open.withLock { $0 -= 1 }
     }
-
-    var current: Int { open.withLock { $0 } }
 }

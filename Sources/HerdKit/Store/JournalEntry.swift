@@ -19,7 +19,6 @@ enum JournalEntry: Equatable {
     static let version = 1
     static let magic = "herd-journal"
 
-    /// The entry as one journal line, LF included.
     /// Appends a record entry to `out` without building the text through strings: the journal writer encodes
     /// every stored update, so this is on the herd's busiest path after the pipeline itself.
     static func appendRecord(sequence: UInt64, origin: String?, line: [UInt8], to out: inout [UInt8]) {
@@ -54,14 +53,16 @@ enum JournalEntry: Equatable {
         out.append(contentsOf: digits.reversed())
     }
 
+    /// The entry as one journal line, LF included.
     func encoded() -> [UInt8] {
         var payload: [UInt8]
         switch self {
         case .header(let version, let epoch, let latest):
             payload = Array("\(Self.magic) \(version) \(Self.hex16(epoch)) \(latest)".utf8)
         case .record(let sequence, let origin, let line):
-            payload = Array("R \(sequence) \(origin.map(Self.escape) ?? "-") ".utf8)
-            payload += line
+            var entry: [UInt8] = []
+            Self.appendRecord(sequence: sequence, origin: origin, line: line, to: &entry)
+            return entry
         case .cursor(let neighbour, let cursor):
             payload = Array(
                 "C \(Self.escape(neighbour)) \(Self.hex16(cursor.neighbourEpoch)) \(cursor.acknowledged)".utf8)

@@ -17,10 +17,8 @@ struct JournalWriter: Sendable {
 
     /// One record as its journal line.
     static func encode(_ record: StoredRecord, origins: OriginNames) -> [UInt8] {
-        var bytes: [UInt8] = []
-        JournalEntry.appendRecord(
-            sequence: record.sequence, origin: origins.name(for: record.origin), line: record.line, to: &bytes)
-        return bytes
+        JournalEntry.record(sequence: record.sequence, origin: origins.name(for: record.origin), line: record.line)
+            .encoded()
     }
 
     /// Writes until the queue's final batch has been written and synced, or a write fails. Closes the

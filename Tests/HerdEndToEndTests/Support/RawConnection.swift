@@ -18,15 +18,12 @@ final class RawConnection: @unchecked Sendable {
     private var buffered: [UInt8] = []
 
     /// Connects to `127.0.0.1:port` with a 10 s receive timeout.
-    init(port: Int) throws {
-        let sockets = try RawClient.openConnections(port: port, count: 1)
-        fd = sockets[0]
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    convenience init(port: Int) throws {
+        self.init(descriptor: try RawClient.openConnections(port: port, count: 1)[0])
     }
 
-    /// Adopts an accepted socket.
-    init(accepted fd: Int32) {
+    /// Adopts a connected (or accepted) socket, with a 10 s receive timeout.
+    init(descriptor fd: Int32) {
         self.fd = fd
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -107,7 +104,7 @@ final class NeverReadingPeer: Sendable {
             while true {
                 let fd = accept(listener, nil, nil)
                 if fd < 0 { return }
-                let connection = RawConnection(accepted: fd)
+                let connection = RawConnection(descriptor: fd)
                 self.accepted.withLock { $0.append(connection) }
                 guard (try? connection.readLine()) != nil else { continue }
                 try? connection.write("EPOCH 7\n")
