@@ -138,6 +138,15 @@ final class Recorded<Value: Sendable>: Sendable {
     private let values = Mutex<[Value]>([])
     func append(_ value: Value) { values.withLock { $0.append(value) } }
     var all: [Value] { values.withLock { $0 } }
+
+    /// Waits (at most `timeout`) until at least `count` values are recorded; returns what is recorded then.
+    func waitForCount(_ count: Int, timeout: Duration = .seconds(10)) async -> [Value] {
+        let deadline = ContinuousClock.now + timeout
+        while all.count < count, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return all
+    }
 }
 
 /// The real `openssl` command line tool, as a client of last resort: it presents certificates our own
