@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Transports", targets: ["Transports"]),
         .library(name: "Providers", targets: ["Providers"]),
         .library(name: "HerdCLI", targets: ["HerdCLI"]),
+        .library(name: "HerdTesting", targets: ["HerdTesting"]),
         .executable(name: "herd", targets: ["herd"]),
     ],
     dependencies: [
@@ -25,10 +26,12 @@ let package = Package(
         .target(
             name: "HerdKit",
             dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .systemLibrary(
             name: "COpenSSL",
@@ -67,14 +70,28 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "herd", dependencies: ["HerdCLI"]),
+        // What every test target and the examples' tests share: a herd in the test process, raw clients,
+        // stand-in peers, port reservations, the herd executable as a child, log reading, waits.
+        .target(
+            name: "HerdTesting",
+            dependencies: [
+                "HerdKit", "Transports", "Providers", "HerdCLI",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "HerdKitTests",
-            dependencies: ["HerdKit", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "HerdKit", "HerdTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ProvidersTests",
             dependencies: [
-                "Providers", "HerdKit",
+                "Providers", "HerdKit", "HerdTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -83,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "TransportsTests",
             dependencies: [
-                "Transports", "HerdKit",
+                "Transports", "HerdKit", "HerdTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -91,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HerdEndToEndTests",
-            dependencies: ["HerdKit", "Transports", "Providers", "herd"]
+            dependencies: ["HerdKit", "Transports", "Providers", "HerdCLI", "HerdTesting", "herd"]
         ),
     ]
 )

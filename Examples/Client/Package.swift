@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // In your own project, depend on herd by URL instead.
-        .package(name: "herd", path: "../..")
+        .package(name: "herd", path: "../.."),
+        // For the kept-open connection `HerdClient.connect(to:over:)` gives (an NIOAsyncChannel of ByteBuffers).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // What an application does with a herd, in a library so the tests can use it.
@@ -15,6 +17,7 @@ let package = Package(
             dependencies: [
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "Transports", package: "herd"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -22,6 +25,7 @@ let package = Package(
             dependencies: [
                 "PlaceLookup",
                 .product(name: "HerdKit", package: "herd"),
+                .product(name: "Transports", package: "herd"),
             ]
         ),
         .testTarget(
@@ -29,7 +33,7 @@ let package = Package(
             dependencies: [
                 "PlaceLookup",
                 .product(name: "HerdKit", package: "herd"),
-                .product(name: "HerdCLI", package: "herd"),
+                .product(name: "HerdTesting", package: "herd"),
                 .product(name: "Transports", package: "herd"),
             ]
         ),

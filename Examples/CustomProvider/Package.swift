@@ -35,7 +35,7 @@ let package = Package(
                 "CSVPlaces",
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "HerdCLI", package: "herd"),
-                .product(name: "Transports", package: "herd"),
+                .product(name: "HerdTesting", package: "herd"),
             ]
         ),
     ]

@@ -12,7 +12,8 @@ let package = Package(
         .package(name: "herd", path: "../..")
     ],
     targets: [
-        // The stage itself, in a library so the tests can use it.
+        // The stages themselves, in libraries so the tests can use them. `geofence` never waits (the
+        // synchronous form); `audit` waits for its log (the suspending form).
         .target(
             name: "Geofence",
             dependencies: [
@@ -20,11 +21,18 @@ let package = Package(
                 .product(name: "Providers", package: "herd"),
             ]
         ),
-        // The herd command line with the stage registered: up, serve, send, check, certs, bench.
+        .target(
+            name: "Audit",
+            dependencies: [
+                .product(name: "HerdKit", package: "herd")
+            ]
+        ),
+        // The herd command line with the stages registered: up, serve, send, check, certs, bench.
         .executableTarget(
             name: "geofence-herd",
             dependencies: [
                 "Geofence",
+                "Audit",
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "HerdCLI", package: "herd"),
             ]
@@ -35,7 +43,16 @@ let package = Package(
                 "Geofence",
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "HerdCLI", package: "herd"),
-                .product(name: "Transports", package: "herd"),
+                .product(name: "HerdTesting", package: "herd"),
+            ]
+        ),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: [
+                "Audit",
+                .product(name: "HerdKit", package: "herd"),
+                .product(name: "HerdCLI", package: "herd"),
+                .product(name: "HerdTesting", package: "herd"),
             ]
         ),
     ]

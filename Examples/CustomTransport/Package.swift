@@ -38,6 +38,7 @@ let package = Package(
                 "UnixSockets",
                 .product(name: "HerdKit", package: "herd"),
                 .product(name: "HerdCLI", package: "herd"),
+                .product(name: "HerdTesting", package: "herd"),
                 .product(name: "Transports", package: "herd"),
             ]
         ),

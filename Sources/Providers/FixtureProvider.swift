@@ -65,6 +65,15 @@ public struct FixtureProvider: PlaceProvider {
     }
 
     public func nearbyPlaces(_ query: PlaceQuery) async throws -> PlacesResponse {
+        places(near: query)
+    }
+
+    /// The fixture is in memory: every answer is at hand, so WHATSAT never leaves the event loop.
+    public func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? {
+        places(near: query)
+    }
+
+    private func places(near query: PlaceQuery) -> PlacesResponse {
         let nearby = places.lazy
             .map { place in
                 (

@@ -1,9 +1,10 @@
 import HerdKit
+import NIOCore
 
 /// A client of a herd's client endpoint, for programs that report locations and ask for places.
 ///
 /// Each call opens a connection, sends its commands pipelined, closes its sending side and reads every
-/// reply, so it works with any transport (`TCPTransport`, TLS, or a user's own).
+/// reply until the server closes, so it works with any transport (`TCPTransport`, TLS, or a user's own).
 public struct HerdClient: Sendable {
     public let endpoint: Endpoint
     public let transport: any Transport
@@ -15,22 +16,37 @@ public struct HerdClient: Sendable {
 
     /// Sends `lines` (each gets a LF) and returns everything the server wrote back, in order.
     public func exchange(_ lines: [String]) async throws -> String {
-        let connection = try await transport.dial(
-            endpoint, limits: ConnectionLimits(maximumLineBytes: 16 << 20, idleTimeout: nil))
-        return try await connection.run { inbound, outbound in
-            try await outbound.write([Array(lines.map { $0 + "\n" }.joined().utf8)])
+        let bytes = try await exchange(bytes: Array(lines.map { $0 + "\n" }.joined().utf8))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Sends `bytes` as they are, half-closes, and returns every byte the server wrote back.
+    public func exchange(bytes: [UInt8]) async throws -> [UInt8] {
+        let channel = try await Self.connect(to: endpoint, over: transport)
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: bytes))
             outbound.finish()
             var received: [UInt8] = []
-            for try await event in inbound {
-                if case .lines(let replyLines) = event {
-                    for line in replyLines {
-                        received.append(contentsOf: line)
-                        received.append(0x0A)
-                    }
-                }
-            }
-            return String(decoding: received, as: UTF8.self)
+            for try await buffer in inbound { received += buffer.readableBytesView }
+            return received
         }
+    }
+
+    /// A connection to `endpoint` over `transport` as an async channel of raw bytes, for clients that keep
+    /// one open (run it with `executeThenClose`).
+    public static func connect(to endpoint: Endpoint, over transport: any Transport) async throws
+        -> NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    {
+        let eventLoop = transport.eventLoopGroup.next()
+        let connected = eventLoop.makePromise(of: NIOAsyncChannel<ByteBuffer, ByteBuffer>.self)
+        let setup = ConnectionSetup { channel, _ in
+            connected.succeed(
+                try NIOAsyncChannel(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(isOutboundHalfClosureEnabled: true)))
+        }
+        transport.dial(endpoint, eventLoop: eventLoop, setup: setup).whenFailure { connected.fail($0) }
+        return try await connected.futureResult.get()
     }
 
     /// Reports a client's location; returns the server's AT line.

@@ -95,6 +95,10 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if state == .idle || state == .handshaking {
             failHandshake(context: context, error: .closedDuringHandshake, sendAlert: false, close: false)
+        } else if state == .active && !receivedCloseNotify {
+            // The connection went (reset, or closed) without a close_notify: whatever was read may have been
+            // cut short, so the side reading it gets an error rather than what looks like a clean end.
+            context.fireErrorCaught(TLSError.uncleanShutdown)
         }
         state = .closed
         timeout?.cancel()

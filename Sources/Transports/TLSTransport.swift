@@ -1,17 +1,16 @@
 import HerdKit
 import Logging
 import NIOCore
-import NIOPosix
 
-/// TLS through the system OpenSSL, on the same SwiftNIO channels as ``TCPTransport``: the only difference is
-/// a ``TLSHandler`` at the bottom of each pipeline. A connection is handed over only once its handshake has
-/// finished, so its ``Connection/peerIdentity`` already holds the other side's verified certificate names.
+/// TLS through the system OpenSSL over another transport (TCP unless told otherwise): it puts one
+/// ``TLSHandler`` at the bottom of each connection the base transport opens and hands the connection on only
+/// once the handshake has finished, with the other side's verified certificate names as its identity.
 ///
 /// A handshake that fails on a listener (a plain-TCP client, an unknown CA, an expired certificate, TLS 1.1)
 /// is logged as a warning with OpenSSL's reason and the connection is closed; the listener keeps serving.
 public struct TLSTransport: Transport {
-    let group: any EventLoopGroup
     public let configuration: TLSConfiguration
+    public let base: any Transport
     private let serverContext: TLSContext?
     private let clientContext: TLSContext
     private let logger: Logger?
@@ -20,14 +19,15 @@ public struct TLSTransport: Transport {
     /// Loads the certificate, key and CA now, so a file problem is a start-up error, not a failed connection.
     ///
     /// - Parameters:
+    ///   - base: the transport whose connections are secured.
     ///   - logger: where refused handshakes on a listener are reported (the server's log).
     ///   - endpointName: the endpoint in those reports, as `clients` or `peers`.
     public init(
-        configuration: TLSConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger? = nil, endpointName: String = "TLS"
+        configuration: TLSConfiguration, base: any Transport = TCPTransport(), logger: Logger? = nil,
+        endpointName: String = "TLS"
     ) throws(TLSError) {
-        self.group = group
         self.configuration = configuration
+        self.base = base
         self.clientContext = try TLSContext(configuration: configuration, role: .client)
         let canListen = configuration.certificateChainFile != nil && configuration.privateKeyFile != nil
         self.serverContext = canListen ? try TLSContext(configuration: configuration, role: .server) : nil
@@ -35,98 +35,79 @@ public struct TLSTransport: Transport {
         self.endpointName = endpointName
     }
 
-    public func listen(on endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Listener {
-        guard let serverContext else { throw TLSError.noCertificate }
-        let timeout = configuration.handshakeTimeout
-        let minimumVersion = configuration.minimumVersion
-        let accepted = AcceptedChannels()
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(host: endpoint.host, port: endpoint.port) { child in
-                child.eventLoop.makeCompletedFuture {
-                    let child = try Self.setUp(
-                        child, ssl: serverContext.makeSSL(), role: .server, timeout: timeout,
-                        minimumVersion: minimumVersion, limits: limits)
-                    _ = accepted.track(child.channel)
-                    return child
-                }
-            }
-        let port = channel.channel.localAddress?.port ?? endpoint.port
+    public var eventLoopGroup: any EventLoopGroup { base.eventLoopGroup }
+
+    public func listen(on endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup)
+        -> EventLoopFuture<any Channel>
+    {
+        guard let serverContext else { return eventLoop.makeFailedFuture(TLSError.noCertificate) }
+        let configuration = configuration
         let logger = logger
         let endpointName = endpointName
-        let local = Endpoint(host: endpoint.host, port: port)
-        return NIOLineListener(channel: channel, localEndpoint: local, accepted: accepted) { child in
-            accepted.handOver(child.channel)
-            do {
-                let identity = try await child.handshakeCompleted()
-                return NIOLineConnection(channel: child.channel, peerIdentity: identity)
-            } catch {
-                if !Task.isCancelled {
+        let secured = ConnectionSetup(admit: setup.admit) { channel, peer in
+            let handler = try Self.secure(channel, ssl: serverContext.makeSSL(), role: .server, configuration)
+            handler.handshakeFuture.assumeIsolated().whenComplete { result in
+                let identity: PeerIdentity?
+                do {
+                    identity = try result.get()
+                } catch {
+                    // The handler closes the connection itself, after the alert that says why has gone out.
                     logger?.warning(
-                        "TLS connection from \(child.remote) to the \(endpointName) endpoint refused: \(error)")
+                        "TLS connection from \(peer.remoteDescription) to the \(endpointName) endpoint refused: \(error)"
+                    )
+                    return
                 }
-                // An NIOAsyncChannel must be run (and so finished) once; this closes it.
-                try? await child.channel.executeThenClose { _, _ in }
-                return nil
+                do {
+                    try setup.ready(
+                        channel, ConnectionPeer(remoteDescription: peer.remoteDescription, identity: identity))
+                } catch {
+                    logger?.warning("TLS connection from \(peer.remoteDescription) could not be served: \(error)")
+                    channel.close(promise: nil)
+                }
             }
         }
+        return base.listen(on: endpoint, eventLoop: eventLoop, setup: secured)
     }
 
-    public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
-        let timeout = configuration.handshakeTimeout
-        let minimumVersion = configuration.minimumVersion
+    public func dial(_ endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup) -> EventLoopFuture<Void> {
+        let configuration = configuration
         let clientContext = clientContext
-        let child = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(5))
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .connect(host: endpoint.host, port: endpoint.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.setUp(
-                        channel, ssl: clientContext.makeSSL(dialling: endpoint.host), role: .client, timeout: timeout,
-                        minimumVersion: minimumVersion, limits: limits)
+        let ready = eventLoop.makePromise(of: Void.self)
+        let secured = ConnectionSetup { channel, peer in
+            let handler = try Self.secure(
+                channel, ssl: clientContext.makeSSL(dialling: endpoint.host), role: .client, configuration)
+            handler.handshakeFuture.assumeIsolated().whenComplete { result in
+                let identity: PeerIdentity?
+                do {
+                    identity = try result.get()
+                } catch {
+                    // The handler closes the connection itself, after its alert.
+                    ready.fail(error)
+                    return
+                }
+                do {
+                    try setup.ready(
+                        channel, ConnectionPeer(remoteDescription: peer.remoteDescription, identity: identity))
+                    ready.succeed()
+                } catch {
+                    channel.close(promise: nil)
+                    ready.fail(error)
                 }
             }
-        do {
-            let identity = try await child.handshakeCompleted()
-            return NIOLineConnection(channel: child.channel, peerIdentity: identity)
-        } catch {
-            try? await child.channel.executeThenClose { _, _ in }
-            throw error
         }
+        base.dial(endpoint, eventLoop: eventLoop, setup: secured).whenFailure { ready.fail($0) }
+        return ready.futureResult
     }
 
-    /// A TLS line channel whose handshake may still be running.
-    struct Child: Sendable {
-        let channel: NIOAsyncChannel<InboundEvent, ByteBuffer>
-        let handshake: EventLoopFuture<PeerIdentity?>
-        let remote: String
-
-        /// Waits for the handshake; cancelling the wait closes the connection (a server that is stopping
-        /// does not wait out a slow client's handshake).
-        func handshakeCompleted() async throws -> PeerIdentity? {
-            try await withTaskCancellationHandler {
-                try await handshake.get()
-            } onCancel: {
-                channel.channel.close(promise: nil)
-            }
-        }
-    }
-
-    /// The pipeline: TLS at the bottom, then the handlers every line connection has.
-    private static func setUp(
-        _ channel: any Channel, ssl: OpaquePointer, role: TLSContext.Role, timeout: Duration,
-        minimumVersion: TLSConfiguration.Version, limits: ConnectionLimits
-    ) throws -> Child {
+    /// Puts a TLS handler at the bottom of `channel`'s pipeline.
+    private static func secure(
+        _ channel: any Channel, ssl: OpaquePointer, role: TLSContext.Role, _ configuration: TLSConfiguration
+    ) throws -> TLSHandler {
         let handler = TLSHandler(
-            ssl: ssl, role: role, handshakeTimeout: timeout, minimumVersion: minimumVersion,
-            eventLoop: channel.eventLoop)
-        try channel.pipeline.syncOperations.addHandler(handler)
-        try NIOLineConnection.addLineHandlers(to: channel, limits: limits)
-        return Child(
-            channel: try NIOLineConnection.wrap(channel), handshake: handler.handshakeFuture,
-            remote: channel.remoteAddress.map(NIOLineConnection.describe) ?? "unknown")
+            ssl: ssl, role: role, handshakeTimeout: configuration.handshakeTimeout,
+            minimumVersion: configuration.minimumVersion, eventLoop: channel.eventLoop)
+        try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+        return handler
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HerdTesting
 import Testing
 
 extension HerdEndToEndTests {
@@ -13,16 +14,18 @@ extension HerdEndToEndTests {
         /// A scratch directory holding a config file for the reference herd on `ports` (five client ports, then
         /// five peer ports); `clientPortOfFirst` overrides Alford's client port as written.
         ///
-        /// Re-dials start at 250 ms rather than 20: `herd up` stops its servers one after another, and a re-dial
-        /// reaching a server that is stopping can crash the process (the bug `upExitsCleanlyOnSIGTERM...` shows).
         private struct ConfigFile {
             let directory: String
             let path: String
             let logDirectory: String
             let clientPorts: [Int]
             let peerPorts: [Int]
+            /// Holds the ports until the test ends, so no other process takes them between runs of `herd up`.
+            let reservation: PortReservation
 
-            init(ports: [Int], clientPortOfFirst: String? = nil) throws {
+            init(clientPortOfFirst: String? = nil) throws {
+                reservation = try PortReservation(count: 10)
+                let ports = reservation.ports
                 directory =
                     FileManager.default.temporaryDirectory
                     .appendingPathComponent("herd-e2e-cli-\(UUID().uuidString)").path
@@ -55,6 +58,7 @@ extension HerdEndToEndTests {
             }
 
             func remove() {
+                reservation.release()
                 try? FileManager.default.removeItem(atPath: directory)
             }
 
@@ -65,7 +69,7 @@ extension HerdEndToEndTests {
         }
 
         @Test func checkPrintsTheTopologyOfAValidConfig() async throws {
-            let config = try ConfigFile(ports: try RawClient.freePorts(10))
+            let config = try ConfigFile()
             defer { config.remove() }
             let result = try await Subprocess.runHerd(["check", "--config", config.path])
             var expected = """
@@ -87,7 +91,7 @@ extension HerdEndToEndTests {
         }
 
         @Test func checkNamesTheFileAndKeyOfABadPort() async throws {
-            let config = try ConfigFile(ports: try RawClient.freePorts(10), clientPortOfFirst: "70000")
+            let config = try ConfigFile(clientPortOfFirst: "70000")
             defer { config.remove() }
             let result = try await Subprocess.runHerd(["check", "--config", config.path])
             let output = result.stdout + result.stderr
@@ -100,7 +104,7 @@ extension HerdEndToEndTests {
         }
 
         @Test func upServesTheHerdStopsOnSIGTERMAndRestartsOnTheSamePorts() async throws {
-            let config = try ConfigFile(ports: try RawClient.freePorts(10))
+            let config = try ConfigFile()
             defer { config.remove() }
             let herd = try Subprocess.herdExecutable()
             let alford = "127.0.0.1:\(config.clientPorts[0])"
@@ -121,12 +125,10 @@ extension HerdEndToEndTests {
                 let atLine = try Wire.expectATReply(sent.stdout, server: "Alford", client: client)
 
                 // Hamilton is two links from Alford; wait until the update has arrived there.
-                let deadline = ContinuousClock.now + .seconds(10)
                 var places = ""
-                while ContinuousClock.now < deadline {
+                try await eventually("Hamilton to learn \(client)") {
                     places = try await RawClient.exchange(port: hamiltonPort, "WHATSAT \(client) 10 5\n")
-                    if places.hasPrefix(atLine + "\n") { break }
-                    try await Task.sleep(for: .milliseconds(20))
+                    return places.hasPrefix(atLine + "\n")
                 }
                 try Wire.expectPlacesReply(places, atLine: atLine, bound: 5)
                 let asked = try await Subprocess.runHerd([
@@ -148,12 +150,9 @@ extension HerdEndToEndTests {
 
         /// Stopping must not depend on nobody connecting at that moment: clients connect whenever they like.
         ///
-        /// A connection NIO accepts while its listening socket is being closed is dropped before it reaches
-        /// us; dropped unfinished, NIO traps ("Deinited NIOAsyncWriter without calling finish()",
-        /// apple/swift-nio #2813) and `herd up` dies of SIGILL (status 132), as it did in 4 of 5 rounds before
-        /// listeners tracked accepted channels until hand-over (`AcceptedChannels`).
+        /// Every connection accepted, handed over or not, is closed when the servers stop.
         @Test func upExitsCleanlyOnSIGTERMWhileClientsAreConnecting() async throws {
-            let config = try ConfigFile(ports: try RawClient.freePorts(10))
+            let config = try ConfigFile()
             defer { config.remove() }
             let herd = try Subprocess.herdExecutable()
             for round in 1...5 {

@@ -1,3 +1,4 @@
+import HerdTesting
 import Testing
 
 extension HerdEndToEndTests {
@@ -34,10 +35,13 @@ extension HerdEndToEndTests {
                     try Wire.expectPlacesReply(reply, atLine: current, bound: 5)
                 }
 
-                await herd.stopAll()  // flushes every log
+                // Once the herd is quiet nothing more travels: anything a stale report set off has arrived.
+                try await herd.waitUntilQuiet()
                 for server in herd.names {
                     for stale in [older, sameTime, duplicate, negative] {
-                        #expect(herd.timesReceived(stale, by: server) == 0, "\(server) was sent the stale \(stale)")
+                        #expect(
+                            try await herd.timesReceived(stale, by: server) == 0,
+                            "\(server) was sent the stale \(stale)")
                     }
                 }
             }
@@ -63,27 +67,15 @@ extension HerdEndToEndTests {
                     try await herd.awaitLocations(updates.map { ($0.client, $0.line) }, at: server)
                 }
 
-                // Every server now stores every update. Wait until the log counts stop growing (the log is
-                // flushed every 250 ms), then stop the herd, which flushes what is left, and look again.
-                func counts() -> [String: Int] {
-                    Dictionary(uniqueKeysWithValues: herd.names.map { ($0, herd.peerUpdates(receivedBy: $0).count) })
-                }
-                var previous = counts()
-                let deadline = ContinuousClock.now + .seconds(10)
-                while ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(600))
-                    let now = counts()
-                    if now == previous { break }
-                    previous = now
-                }
-                await herd.stopAll()
-                let final = counts()
-                #expect(final == previous, "peer updates kept arriving: \(previous) then \(final)")
+                // Every server stores every update; once the herd is quiet, no more updates are on their way.
+                try await herd.waitUntilQuiet()
+                var final: [String: Int] = [:]
+                for server in herd.names { final[server] = try await herd.peerUpdates(receivedBy: server).count }
 
                 for server in herd.names {
                     let neighbours = herd.config.neighbours(of: server).count
                     for update in updates {
-                        let received = herd.timesReceived(update.line, by: server)
+                        let received = try await herd.timesReceived(update.line, by: server)
                         if server != update.origin {
                             #expect(received >= 1, "\(server) stores \(update.client) but never logged receiving it")
                         }
@@ -92,7 +84,9 @@ extension HerdEndToEndTests {
                             "\(server) received \(update.client) \(received) times with \(neighbours) neighbours")
                     }
                     // Nothing but these updates travelled between servers.
-                    #expect(final[server] == updates.map { herd.timesReceived($0.line, by: server) }.reduce(0, +))
+                    var expected = 0
+                    for update in updates { expected += try await herd.timesReceived(update.line, by: server) }
+                    #expect(final[server] == expected)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import HerdTesting
 import Testing
 
 /// Every end-to-end suite, run one test at a time: each test starts real servers (a whole herd, or the `herd`

@@ -1,3 +1,4 @@
+import HerdTesting
 import Testing
 
 /// The reference topology as PROTOCOL.md section 6 draws it, written out here rather than taken from the code.
@@ -74,8 +75,9 @@ extension HerdEndToEndTests {
                 try await herd.waitForLinks()
                 let third = try await herd.report("client.three", at: "Alford", time: "1621464827.3")
                 try await herd.awaitLocation(of: "client.three", atLine: third, at: "Alford")
-                // Alford has no running neighbour; give a wrongly routed update ample time to show up anyway.
-                try await Task.sleep(for: .seconds(1))
+                // Alford has no running neighbour. Once the herd is quiet nothing is on its way anywhere, so an
+                // update that went where no link leads would have arrived by now.
+                try await herd.waitUntilQuiet()
                 for server in ["Bolden", "Hamilton"] {
                     try await herd.expectUnknown("client.three", at: server)
                     try await herd.awaitLocation(of: "client.two", atLine: second, at: server)
@@ -118,8 +120,8 @@ extension HerdEndToEndTests {
                     }
                 }
                 guard !unreachable.isEmpty else { return }
-                // Every reachable survivor has every update; give a stray one ample time before looking for it.
-                try await Task.sleep(for: .seconds(1))
+                // Every reachable survivor has every update; once the herd is quiet, a stray one would be there.
+                try await herd.waitUntilQuiet()
                 for (client, server) in unreachable {
                     try await herd.expectUnknown(client, at: server)
                 }

@@ -1,3 +1,4 @@
+import HerdTesting
 import Testing
 
 extension HerdEndToEndTests {

@@ -1,4 +1,5 @@
 import Foundation
+import HerdTesting
 import Testing
 
 extension HerdEndToEndTests {

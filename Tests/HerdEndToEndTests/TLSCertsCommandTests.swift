@@ -1,5 +1,6 @@
 import Foundation
 import HerdKit
+import HerdTesting
 import Testing
 import Transports
 
@@ -51,7 +52,9 @@ struct TLSCertsCommandTests {
     @Test func certsThenTLSInTheConfigGivesTheSameHerdOverTLS() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ports = try RawClient.freePorts(10)
+        let reservation = try PortReservation(count: 10)
+        defer { reservation.release() }
+        let ports = reservation.ports
         var yaml = "servers:\n"
         for (index, name) in Self.names.enumerated() {
             yaml += "  - {name: \(name), client_port: \(ports[index]), peer_port: \(ports[index + 5])}\n"
@@ -89,22 +92,25 @@ struct TLSCertsCommandTests {
             try await HerdClient(endpoint: Endpoint(host: "127.0.0.1", port: ports[index]), transport: client)
                 .exchange([line])
         }
-        // Once the herd has linked up over mutual TLS, an IAMAT at Alford reaches Hamilton, two hops away. Until
-        // then a report may find a link still down, so report again (with a newer time) until one gets through.
-        let deadline = ContinuousClock.now + .seconds(40)
-        var attempt = 0
-        var places = ""
-        var atLine = ""
-        reporting: while ContinuousClock.now < deadline {
-            attempt += 1
-            let time = "1621464827.\(attempt)"
-            let reply = try await send(Wire.iamat("kiwi.cs.ucla.edu", time: time), to: 0)
-            atLine = try Wire.expectATReply(reply, server: "Alford", client: "kiwi.cs.ucla.edu", time: time)
-            for _ in 0..<10 {
-                places = try await send("WHATSAT kiwi.cs.ucla.edu 10 5", to: 2)
-                if places.hasPrefix(atLine + "\n") { break reporting }
-                try await Task.sleep(for: .milliseconds(100))
+        // Once every link is up over mutual TLS (each dialler logs it), an IAMAT at Alford reaches Hamilton.
+        let links = [
+            ("Alford", "Parker"), ("Alford", "Welsh"), ("Bolden", "Parker"), ("Bolden", "Welsh"),
+            ("Hamilton", "Parker"),
+        ]
+        try await eventually("every peer link to open", timeout: .seconds(40), poll: .milliseconds(50)) {
+            links.allSatisfy { first, second in
+                LogFiles.line(atPath: directory + "/logs/\(first).log", containing: ["peer link to \(second) opened"])
+                    != nil
+                    && LogFiles.line(
+                        atPath: directory + "/logs/\(second).log", containing: ["peer link to \(first) opened"]) != nil
             }
+        }
+        let reply = try await send(Wire.iamat("kiwi.cs.ucla.edu"), to: 0)
+        let atLine = try Wire.expectATReply(reply, server: "Alford", client: "kiwi.cs.ucla.edu")
+        var places = ""
+        try await eventually("Hamilton to learn the report") {
+            places = try await send("WHATSAT kiwi.cs.ucla.edu 10 5", to: 2)
+            return places.hasPrefix(atLine + "\n")
         }
         #expect(places.hasPrefix(atLine + "\n"), "\(places.prefix(300))")
         #expect(places.hasSuffix("}\n\n"))

@@ -187,6 +187,56 @@ struct CachingPlaceProviderTests {
         #expect(cache.count == 2)
     }
 
+    @Test("a stored, unexpired answer is at hand at once, and counts as a hit")
+    func immediateHit() async throws {
+        let upstream = CountingProvider(.response(Self.royce))
+        let clock = ManualTestClock()
+        let cache = CachingPlaceProvider(wrapping: upstream, ttl: .seconds(60), capacity: 100, clock: clock)
+
+        #expect(cache.immediatePlaces(Self.ucla) == nil, "nothing stored yet")
+        #expect(cache.statistics == .init())
+        _ = try await cache.nearbyPlaces(Self.ucla)
+        clock.advance(by: .seconds(59))
+        #expect(cache.immediatePlaces(Self.ucla) == Self.royce)
+        #expect(cache.statistics == .init(hits: 1, misses: 1))
+        clock.advance(by: .seconds(1))
+        #expect(cache.immediatePlaces(Self.ucla) == nil, "expired")
+        #expect(upstream.queries == [Self.ucla])
+        #expect(cache.statistics == .init(hits: 1, misses: 1))
+    }
+
+    @Test("failures and queries in flight are not at hand")
+    func immediateMisses() async throws {
+        let gate = TestGate()
+        let upstream = CountingProvider(.response(Self.royce), gate: gate)
+        let cache = CachingPlaceProvider(
+            wrapping: upstream, ttl: .seconds(60), capacity: 100, clock: ManualTestClock())
+        let pending = Task { try await cache.nearbyPlaces(Self.ucla) }
+        try await waitFor { cache.statistics.misses == 1 }
+        #expect(cache.immediatePlaces(Self.ucla) == nil, "in flight")
+        gate.open()
+        #expect(try await pending.value == Self.royce)
+        #expect(cache.immediatePlaces(Self.ucla) == Self.royce)
+
+        let failing = CountingProvider(.response(.failure(.overQueryLimit, message: "quota")))
+        let failures = CachingPlaceProvider(
+            wrapping: failing, ttl: .seconds(60), capacity: 100, clock: ManualTestClock())
+        _ = try await failures.nearbyPlaces(Self.ucla)
+        #expect(failures.immediatePlaces(Self.ucla) == nil)
+    }
+
+    @Test("without a stored answer, the upstream's own immediate answer is given, and nothing is stored")
+    func immediateFromUpstream() throws {
+        let upstream = ImmediateProvider(Self.royce)
+        let cache = CachingPlaceProvider(
+            wrapping: upstream, ttl: .seconds(60), capacity: 100, clock: ManualTestClock())
+        #expect(cache.immediatePlaces(Self.ucla) == Self.royce)
+        #expect(cache.immediatePlaces(Self.ucla) == Self.royce)
+        #expect(upstream.immediateQueries == [Self.ucla, Self.ucla])
+        #expect(cache.count == 0)
+        #expect(cache.statistics == .init())
+    }
+
     @Test("PlaceCacheOptions wraps a provider as the options say, and 0 turns the cache off")
     func options() throws {
         let upstream = CountingProvider(.response(Self.royce))
@@ -267,6 +317,23 @@ private final class CountingProvider: PlaceProvider {
         case .response(let response): return response
         case .failure(let error): throw error
         }
+    }
+}
+
+/// A provider with every answer at hand, that records what it was asked that way.
+private final class ImmediateProvider: PlaceProvider {
+    let response: PlacesResponse
+    private let recorded = Mutex<[PlaceQuery]>([])
+
+    init(_ response: PlacesResponse) { self.response = response }
+
+    var immediateQueries: [PlaceQuery] { recorded.withLock { $0 } }
+
+    func nearbyPlaces(_ query: PlaceQuery) async throws -> PlacesResponse { response }
+
+    func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? {
+        recorded.withLock { $0.append(query) }
+        return response
     }
 }
 

@@ -108,4 +108,63 @@ struct ClientTimeTests {
     func description(text: String, expected: String) throws {
         #expect(try #require(time(text)).description == expected)
     }
+
+    @Test(
+        "The largest accepted time, and the smallest refused one",
+        arguments: [
+            ("999999999999999999", true), ("-999999999999999999.999999999999", true),
+            ("000999999999999999999.5", true), ("1000000000000000000", false), ("-1000000000000000000", false),
+            ("9999999999999999999", false), ("99999999999999999999999999999", false),
+        ])
+    func range(text: String, accepted: Bool) {
+        #expect((time(text) != nil) == accepted)
+    }
+
+    @Test(
+        "Contiguous bytes (the fast path) and any other collection (the generic path) read alike",
+        arguments: [
+            "1621464827.959498503", "-5", "+5.5", "0", "-0", "007.000000001", "1.5000000009", "1.00000000010",
+            "999999999999999999", "1000000000000000000", "1e9", "1.", ".5", "", "+", "-", "1.2.3", "12a",
+            "1.0000000000000000000000000000001", "-0.0000000000", "+-1",
+        ])
+    func fastAndGenericPathsAgree(text: String) {
+        let bytes = Array(text.utf8)
+        let fast = bytes.withUnsafeBytes { ClientTime(raw: $0) }
+        #expect(fast == ClientTime(bytes.lazy.map { $0 }))
+        #expect(fast == ClientTime(bytes))
+        #expect(fast == ClientTime(bytes[...]))
+    }
+
+    @Test func fastAndGenericPathsAgreeOnRandomTexts() {
+        var rng = SplitMix64(seed: 0x7157)
+        let alphabet = Array("0123456789+-.e ".utf8)
+        for round in 0..<20_000 {
+            var bytes: [UInt8] = []
+            if round % 2 == 0 {
+                // Mostly well-formed: a sign, digits, a dot and digits, with now and then a byte out of place.
+                if Bool.random(using: &rng) { bytes.append(Bool.random(using: &rng) ? ASCII.plus : ASCII.minus) }
+                for _ in 0..<Int.random(in: 0...22, using: &rng) {
+                    bytes.append(UInt8.random(in: 48...57, using: &rng))
+                }
+                if Int.random(in: 0..<4, using: &rng) > 0 {
+                    bytes.append(ASCII.dot)
+                    for _ in 0..<Int.random(in: 0...14, using: &rng) {
+                        bytes.append(UInt8.random(in: 48...57, using: &rng))
+                    }
+                }
+                if Int.random(in: 0..<10, using: &rng) == 0, !bytes.isEmpty {
+                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] = alphabet.randomElement(using: &rng)!
+                }
+            } else {
+                for _ in 0..<Int.random(in: 0...12, using: &rng) { bytes.append(alphabet.randomElement(using: &rng)!) }
+            }
+            let fast = bytes.withUnsafeBytes { ClientTime(raw: $0) }
+            let generic = ClientTime(bytes.lazy.map { $0 })
+            #expect(fast == generic, "\(String(decoding: bytes, as: UTF8.self))")
+            if let fast, let generic {
+                #expect(fast.subnanoDigits == generic.subnanoDigits)
+                #expect(fast.isNegative == generic.isNegative)
+            }
+        }
+    }
 }

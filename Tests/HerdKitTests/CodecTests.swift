@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 
 @testable import HerdKit
@@ -8,16 +9,30 @@ private func parse(_ line: String) throws(ProtocolError) -> Message? {
 
 private let kiwiReport = IAmAt(
     clientID: ClientID("kiwi.cs.ucla.edu"),
-    coordinates: Coordinates(latitude: 34.068930, longitude: -118.445127),
     time: ClientTime(isNegative: false, seconds: 1_621_464_827, nanoseconds: 959_498_503),
-    locationText: Array("+34.068930-118.445127".utf8),
-    timeText: Array("1621464827.959498503".utf8))
+    locationText: ArraySlice("+34.068930-118.445127".utf8),
+    timeText: ArraySlice("1621464827.959498503".utf8))
 
 @Suite("Message parser")
 struct MessageParserTests {
     @Test func validIAMAT() throws {
         let message = try parse("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503")
         #expect(message == .iamat(kiwiReport))
+        guard case .iamat(let report)? = message else { return }
+        #expect(report.coordinates == Coordinates(latitude: 34.068930, longitude: -118.445127))
+    }
+
+    @Test func aByteBufferParsesAsTheSameBytesDo() throws {
+        for line in [
+            "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503", "WHATSAT kiwi 10 5",
+            "AT Alford +0.263873386 kiwi +1-1 1", " ",
+        ] {
+            var buffer = ByteBuffer(string: "junk before|" + line)
+            buffer.moveReaderIndex(forwardBy: 12)
+            let expected = try parse(line)
+            #expect(try MessageParser.parse(buffer) == expected, "\(line)")
+        }
+        #expect(throws: ProtocolError.self) { try MessageParser.parse(ByteBuffer(string: "IAMAT kiwi")) }
     }
 
     @Test(
@@ -53,24 +68,39 @@ struct MessageParserTests {
     @Test func validAT() throws {
         let text = "AT Alford +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"
         let message = try parse(text)
-        let expected = ATLine(
-            bytes: Array(text.utf8), server: "Alford", clientID: ClientID("kiwi.cs.ucla.edu"),
-            coordinates: Coordinates(latitude: 34.068930, longitude: -118.445127),
-            time: ClientTime(isNegative: false, seconds: 1_621_464_827, nanoseconds: 959_498_503))
-        #expect(message == .at(expected))
-    }
-
-    @Test func atLineWithOtherWhiteSpaceIsKeptWithSingleSpaces() throws {
-        let message = try parse("AT\tBolden  -1.5 kiwi +12-118 1621464827\r")
         guard case .at(let line)? = message else {
             Issue.record("expected an AT message, got \(String(describing: message))")
             return
         }
-        #expect(String(decoding: line.bytes, as: UTF8.self) == "AT Bolden -1.5 kiwi +12-118 1621464827")
+        #expect(line.bytes == Array(text.utf8))
+        #expect(line.server == "Alford")
+        #expect(line.serverBytes.elementsEqual("Alford".utf8))
+        #expect(line.clientID == ClientID("kiwi.cs.ucla.edu"))
+        #expect(line.coordinates == Coordinates(latitude: 34.068930, longitude: -118.445127))
+        #expect(line.time == ClientTime(isNegative: false, seconds: 1_621_464_827, nanoseconds: 959_498_503))
+        #expect(message == .at(parsedATLine(text)))
+    }
+
+    @Test func atLineWithOtherWhiteSpaceIsKeptWithSingleSpaces() throws {
+        let message = try parse("AT\tBolden  -1.500000000 kiwi +12-118 1621464827\r")
+        guard case .at(let line)? = message else {
+            Issue.record("expected an AT message, got \(String(describing: message))")
+            return
+        }
+        #expect(String(decoding: line.bytes, as: UTF8.self) == "AT Bolden -1.500000000 kiwi +12-118 1621464827")
         #expect(line.server == "Bolden")
         #expect(line.clientID == ClientID("kiwi"))
         #expect(line.coordinates == Coordinates(latitude: 12, longitude: -118))
         #expect(line.time == ClientTime(isNegative: false, seconds: 1_621_464_827, nanoseconds: 0))
+    }
+
+    @Test func theLineAServerBuildsFromAnIAMATParsesBackToItsFields() throws {
+        let update = kiwiReport.atLine(server: "Alford", receivedAt: WallTime(seconds: 1_621_464_828, nanoseconds: 0))
+        #expect(update.server == "Alford")
+        #expect(update.clientID == kiwiReport.clientID)
+        #expect(update.coordinates == kiwiReport.coordinates)
+        #expect(update.time == kiwiReport.time)
+        #expect(try parse(String(decoding: update.bytes, as: UTF8.self)) == .at(update))
     }
 
     @Test(
@@ -143,11 +173,36 @@ struct MessageParserTests {
             "AT Alford 0.263873386 kiwi +34-118 1621464827",
             "AT Alford +abc kiwi +34-118 1621464827",
             "AT Alford +1e3 kiwi +34-118 1621464827",
-            "AT Alford +0.1 kiwi 34-118 1621464827",
-            "AT Alford +0.1 kiwi +34-118 1621464827x",
+            "AT Alford +0.100000000 kiwi 34-118 1621464827",
+            "AT Alford +0.100000000 kiwi +34-118 1621464827x",
+            "AT Alford +0.100000000 kiwi +91-118 1621464827",
         ])
     func badATFields(line: String) {
         #expect(throws: ProtocolError.self) { try parse(line) }
+    }
+
+    @Test(
+        "AT skews: a sign, digits, a dot and exactly nine digits",
+        arguments: [
+            ("+0.263873386", true), ("-0.000000000", true), ("+0000.000000001", true),
+            ("+123456789012345678901234.000000000", true), ("+0.1", false), ("-1.5", false),
+            ("+0.26387338", false), ("+0.2638733860", false), ("0.263873386", false), ("+.263873386", false),
+            ("+1.", false), ("+1", false), ("+", false), ("++1.000000000", false), ("+-1.000000000", false),
+            ("+1e3", false), ("+1.00000000e", false), ("+1,000000000", false), ("+1.000000000.", false),
+            ("+\u{661}.000000000", false),
+        ])
+    func atSkews(skew: String, valid: Bool) throws {
+        let line = "AT Alford \(skew) kiwi +34-118 1621464827"
+        if valid {
+            guard case .at(let update)? = try parse(line) else {
+                Issue.record("\(line) does not parse as AT")
+                return
+            }
+            #expect(update.bytes == Array(line.utf8))
+        } else {
+            #expect(throws: ProtocolError.self) { try parse(line) }
+        }
+        #expect(MessageParser.isSkew(Array(skew.utf8)) == valid)
     }
 
     @Test(

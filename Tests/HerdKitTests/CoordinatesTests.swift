@@ -68,4 +68,36 @@ struct CoordinatesTests {
     func justOutOfRange(text: String) {
         #expect(throws: ProtocolError.self) { try coordinates(text) }
     }
+
+    @Test(
+        "The limits themselves are in range, with or without zeros after the point or before the digits",
+        arguments: [
+            ("+90+180", 90.0, 180.0), ("-90-180", -90.0, -180.0), ("+90.000000000000000000-180.0000", 90.0, -180.0),
+            ("+0090+000180", 90.0, 180.0), ("-00090.0-0180.000", -90.0, -180.0),
+            ("+89.999999999999999999+179.99999999999999999", 90.0, 180.0),
+            ("+0000000000000000000000000001+0", 1.0, 0.0), ("-0-0", 0.0, 0.0),
+        ])
+    func limits(text: String, latitude: Double, longitude: Double) throws {
+        let parsed = try coordinates(text)
+        #expect(parsed.latitude == latitude)
+        #expect(parsed.longitude == longitude)
+        #expect(parsed == Coordinates(validated: ArraySlice(text.utf8)))
+    }
+
+    @Test(
+        "Above a limit by any fraction, or by leading zeros that do not hide it, is out of range",
+        arguments: [
+            "+90.1+0", "+90.0000000000000000000000000001+0", "-90.000000001+0", "+0+180.1", "+0-180.0000000001",
+            "+00091+0", "+000090.5+0", "+0+0181", "+0+000180.01", "+91.0+0", "+100+0", "+0+1000",
+            "+999999999999999999999999+0", "+0+99999999999999999999999999999",
+        ])
+    func aboveALimit(text: String) {
+        #expect(throws: ProtocolError.self) { try coordinates(text) }
+    }
+
+    @Test func theReasonNamesTheFieldOutOfRange() {
+        #expect(throws: ProtocolError("latitude out of range [-90, 90]")) { try coordinates("+90.5+0") }
+        #expect(throws: ProtocolError("longitude out of range [-180, 180]")) { try coordinates("+0-180.5") }
+        #expect(throws: ProtocolError("latitude is not a decimal number of degrees")) { try coordinates("+9x+0") }
+    }
 }

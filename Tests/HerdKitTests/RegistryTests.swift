@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Testing
 
 @testable import HerdKit
@@ -7,8 +8,17 @@ private struct Unsupported: Error {}
 
 /// A transport that is only ever named, never used.
 private struct DummyTransport: Transport {
-    func listen(on endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Listener { throw Unsupported() }
-    func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection { throw Unsupported() }
+    var eventLoopGroup: any EventLoopGroup { fatalError("DummyTransport is only named, never used") }
+
+    func listen(on endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup)
+        -> EventLoopFuture<any Channel>
+    {
+        eventLoop.makeFailedFuture(Unsupported())
+    }
+
+    func dial(_ endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup) -> EventLoopFuture<Void> {
+        eventLoop.makeFailedFuture(Unsupported())
+    }
 }
 
 private struct DummyProvider: PlaceProvider {

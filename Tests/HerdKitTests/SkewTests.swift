@@ -80,8 +80,45 @@ struct SkewTests {
             (-263_873_386, "-0.263873386"),
             (123_456_789_012_345_678_901_234_567, "+123456789012345678.901234567"),
             (-123_456_789_012_345_678_901_234_567, "-123456789012345678.901234567"),
+            (Int128.max, "+170141183460469231731687303715.884105727"),
+            (Int128.min + 1, "-170141183460469231731687303715.884105727"),
         ])
     func description(nanoseconds: Int128, expected: String) {
         #expect(Skew(nanoseconds: nanoseconds).description == expected)
+    }
+
+    @Test func appendAddsToWhatIsThereAlready() {
+        var bytes = Array("AT Alford ".utf8)
+        Skew(nanoseconds: -263_873_386).append(to: &bytes)
+        bytes.append(ASCII.space)
+        Skew(nanoseconds: 5).append(to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "AT Alford -0.263873386 +0.000000005")
+    }
+
+    /// The digits against a plain rendering through the standard library, on random values of every size.
+    @Test func theDescriptionAgreesWithAPlainRendering() {
+        var rng = SplitMix64(seed: 0x5E3)
+        for _ in 0..<5000 {
+            let digits = Int.random(in: 1...38, using: &rng)
+            var magnitude: Int128 = 0
+            for _ in 0..<digits { magnitude = magnitude * 10 + Int128(Int.random(in: 0...9, using: &rng)) }
+            let value = Bool.random(using: &rng) ? -magnitude : magnitude
+            let fraction = String(magnitude % 1_000_000_000)
+            let expected =
+                (value < 0 ? "-" : "+") + String(magnitude / 1_000_000_000) + "."
+                + String(repeating: "0", count: 9 - fraction.count) + fraction
+            #expect(Skew(nanoseconds: value).description == expected)
+            var appended = Array("x".utf8)
+            Skew(nanoseconds: value).append(to: &appended)
+            #expect(appended == Array(("x" + expected).utf8))
+        }
+    }
+
+    @Test func aSkewFromTimesIsTheDifferenceToTheNanosecond() throws {
+        let received = WallTime(seconds: 1_621_464_828, nanoseconds: 223_371_889)
+        let sent = try #require(ClientTime(Array("1621464827.959498503".utf8)))
+        #expect(Skew(received: received, sent: sent) == Skew(nanoseconds: 263_873_386))
+        let ahead = try #require(ClientTime(Array("1621464829".utf8)))
+        #expect(Skew(received: received, sent: ahead) == Skew(nanoseconds: -776_628_111))
     }
 }

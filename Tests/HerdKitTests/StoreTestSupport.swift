@@ -1,43 +1,45 @@
 import Foundation
 import Logging
+import NIOCore
 
 @testable import HerdKit
 
 /// An AT line for `client` with client time `seconds` (plus `nanoseconds`), as a server would produce it.
 func atLine(_ client: String, _ seconds: Int, nanoseconds: Int = 0, server: String = "Alford") -> ATLine {
     let time = "\(seconds)." + String(format: "%09d", nanoseconds)
-    let text = "AT \(server) +0.100000000 \(client) +34.068930-118.445127 \(time)"
-    guard case .at(let line)? = try? MessageParser.parse(Array(text.utf8)) else {
-        preconditionFailure("test line does not parse: \(text)")
-    }
-    return line
+    return parsedATLine("AT \(server) +0.100000000 \(client) +34.068930-118.445127 \(time)")
 }
 
 /// A fresh directory under the system's temporary directory, removed when `body` returns.
-func withTemporaryDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+func withTemporaryDirectory<Result>(_ body: (String) throws -> Result) throws -> Result {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herd-store-\(UUID())").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    return try body(directory)
+}
+
+/// A fresh directory under the system's temporary directory, removed when `body` returns.
+func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result) async throws -> Result {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herd-store-\(UUID())").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
     return try await body(directory)
 }
 
-/// Runs `store`'s journal writer around `body`, then stops it cleanly (final write and fsync).
-func whileRunning<Result>(_ store: DurableStore, _ body: () async throws -> Result) async throws -> Result {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await store.run() }
-        let result = try await body()
-        group.cancelAll()
-        try await group.waitForAll()
-        return result
-    }
-}
-
 /// The journal's lines (without LF).
 func journalLines(_ store: DurableStore) throws -> [String] {
-    try String(contentsOfFile: store.journalPath, encoding: .utf8).split(separator: "\n").map(String.init)
+    try journalLines(at: store.journalPath)
+}
+
+func journalLines(at path: String) throws -> [String] {
+    try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+}
+
+/// The journal's bytes as they are on disk.
+func journalBytes(_ store: DurableStore) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: store.journalPath)))
 }
 
 /// Everything a store holds that a restart must keep.
-struct StoreState: Equatable {
+struct StoreState: Equatable, Sendable {
     var epoch: UInt64
     var latestSequence: UInt64
     var count: Int
@@ -58,9 +60,11 @@ struct StoreState: Equatable {
 
 /// A durable store that logs nowhere (the tests check its recovery report instead).
 func openDurableStore(
-    directory: String, compactionMinimumEntries: Int = 100_000, shardCount: Int = 16, ringCapacity: Int = 65_536
+    directory: String, fsyncIntervalMilliseconds: Int = 1000, compactionMinimumEntries: Int = 100_000,
+    ringCapacity: Int = 65_536, eventLoop: (any EventLoop)? = nil
 ) throws(DurableStoreError) -> DurableStore {
     try DurableStore(
-        directory: directory, compactionMinimumEntries: compactionMinimumEntries, shardCount: shardCount,
-        ringCapacity: ringCapacity, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        directory: directory, fsyncIntervalMilliseconds: fsyncIntervalMilliseconds,
+        compactionMinimumEntries: compactionMinimumEntries, ringCapacity: ringCapacity, eventLoop: eventLoop,
+        logger: Logger.quiet)
 }

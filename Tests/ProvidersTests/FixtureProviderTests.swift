@@ -88,6 +88,23 @@ struct FixtureProviderTests {
         #expect(response.results.first.flatMap(name) == "Westwood Plaza Wings")
     }
 
+    @Test(
+        "The fixture has every answer at hand: its immediate answer is the one it gives when asked to wait",
+        arguments: [
+            PlaceQuery(latitude: ucla.lat, longitude: ucla.lng, radiusMetres: 1000, limit: 20),
+            PlaceQuery(latitude: ucla.lat, longitude: ucla.lng, radiusMetres: 250, limit: 3),
+            PlaceQuery(latitude: 0, longitude: -150, radiusMetres: 50_000, limit: 20),
+        ])
+    func theImmediateAnswerIsTheAnswer(query: PlaceQuery) async throws {
+        let provider = try FixtureProvider()
+        let immediate = try #require(provider.immediatePlaces(query))
+        let waited = try await provider.nearbyPlaces(query)
+        #expect(immediate == waited)
+        // A cache around the fixture hands on the fixture's immediate answer.
+        let cached = CachingPlaceProvider(wrapping: provider, ttl: .seconds(60), capacity: 10)
+        #expect(cached.immediatePlaces(query) == waited)
+    }
+
     @Test func theMiddleOfTheOceanHasNothing() async throws {
         let provider = try FixtureProvider()
         let response = try await provider.nearbyPlaces(

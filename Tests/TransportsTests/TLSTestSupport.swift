@@ -1,5 +1,6 @@
 import Foundation
 import HerdKit
+import HerdTesting
 import Logging
 import Synchronization
 import Testing
@@ -103,49 +104,6 @@ final class LogCapture: Sendable {
         func log(event: LogEvent) {
             capture.append("\(event.level) \(event.message)")
         }
-    }
-}
-
-/// An upper-casing line echo server on a TLS listener, for the duration of `body`. Records each accepted
-/// connection's peer identity.
-func withTLSEchoServer(
-    _ configuration: TLSConfiguration, logger: Logger? = nil, limits: ConnectionLimits = ConnectionLimits(),
-    _ body: (Endpoint, _ identities: Recorded<PeerIdentity?>) async throws -> Void
-) async throws {
-    let transport = try TLSTransport(configuration: configuration, logger: logger, endpointName: "clients")
-    let listener = try await transport.listen(on: Endpoint(host: "127.0.0.1", port: 0), limits: limits)
-    let identities = Recorded<PeerIdentity?>()
-    let server = Task {
-        try await listener.run { connection in
-            identities.append(connection.peerIdentity)
-            try? await connection.run { inbound, outbound in
-                for try await event in inbound {
-                    guard case .lines(let lines) = event else { return }
-                    try await outbound.write(
-                        lines.map { Array(String(decoding: $0, as: UTF8.self).uppercased().utf8) + [0x0A] })
-                }
-            }
-        }
-    }
-    defer { server.cancel() }
-    try await body(listener.localEndpoint, identities)
-    server.cancel()
-    _ = await server.result
-}
-
-/// Values appended from any task, read by the test.
-final class Recorded<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
-    var all: [Value] { values.withLock { $0 } }
-
-    /// Waits (at most `timeout`) until at least `count` values are recorded; returns what is recorded then.
-    func waitForCount(_ count: Int, timeout: Duration = .seconds(10)) async -> [Value] {
-        let deadline = ContinuousClock.now + timeout
-        while all.count < count, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return all
     }
 }
 

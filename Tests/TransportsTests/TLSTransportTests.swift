@@ -1,35 +1,46 @@
 import Foundation
 import HerdKit
+import HerdTesting
+import Logging
+import NIOCore
 import Testing
 import Transports
 
 @Suite("TLS transport")
 struct TLSTransportTests {
-    /// Fails the test instead of hanging when `body` does not finish in time.
-    private func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws
-        -> T
-    {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let result = try await group.next(), let value = result else {
-                throw TLSTestTimeout(limit: limit)
-            }
-            return value
-        }
-    }
-
-    struct TLSTestTimeout: Error, CustomStringConvertible {
-        let limit: Duration
-        var description: String { "did not finish within \(limit)" }
-    }
-
     private func client(_ configuration: TLSConfiguration, _ endpoint: Endpoint) throws -> HerdClient {
         HerdClient(endpoint: endpoint, transport: try TLSTransport(configuration: configuration))
+    }
+
+    /// An upper-casing echo server behind TLS for the duration of `body`, with the identities the
+    /// transport handed over.
+    private func withTLSEchoServer(
+        _ configuration: TLSConfiguration, logger: Logger? = nil,
+        _ body: (Endpoint) async throws -> Void
+    ) async throws {
+        let transport = try TLSTransport(configuration: configuration, logger: logger, endpointName: "clients")
+        let server = try await EchoServer.start(on: transport)
+        do {
+            try await body(server.endpoint)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private func withTLSEchoServer(
+        _ configuration: TLSConfiguration, logger: Logger? = nil, _ body: (EchoServer) async throws -> Void
+    ) async throws {
+        let transport = try TLSTransport(configuration: configuration, logger: logger, endpointName: "clients")
+        let server = try await EchoServer.start(on: transport)
+        do {
+            try await body(server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
     // MARK: Data
@@ -37,7 +48,7 @@ struct TLSTransportTests {
     @Test func linesGoBothWaysAndBothSidesCloseWithCloseNotify() async throws {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford", verifyPeer: false)
-            try await withTLSEchoServer(server) { endpoint, _ in
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
                 // The exchange only ends without an error if each side's end of input was a close_notify:
                 // a bare TCP close is reported as an unclean shutdown.
                 let reply = try await client(.client(caFile: pki.caFile), endpoint).exchange(["one", "two", "three"])
@@ -49,7 +60,7 @@ struct TLSTransportTests {
     @Test func fiveHundredPipelinedLinesAndAMegabyteLineArriveIntact() async throws {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford", verifyPeer: false)
-            try await withTLSEchoServer(server, limits: ConnectionLimits(maximumLineBytes: 4 << 20)) { endpoint, _ in
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
                 let lines = (0..<500).map { "line \($0) " + String(repeating: "x", count: $0 % 97) }
                 let client = try client(.client(caFile: pki.caFile), endpoint)
                 let reply = try await client.exchange(lines)
@@ -68,7 +79,7 @@ struct TLSTransportTests {
             let server = try pki.configuration(presenting: "Alford", verifyPeer: false)
             var client = TLSConfiguration.client(caFile: pki.caFile)
             client.maximumVersion = .tls12
-            try await withTLSEchoServer(server) { endpoint, _ in
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
                 let reply = try await self.client(client, endpoint).exchange(["over", "tls 1.2"])
                 #expect(reply == "OVER\nTLS 1.2\n")
             }
@@ -82,7 +93,7 @@ struct TLSTransportTests {
             var client = TLSConfiguration.client(caFile: pki.caFile)
             client.maximumVersion = .tls12
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, _ in
+            try await withTLSEchoServer(server, logger: log.logger) { (endpoint: Endpoint) in
                 await #expect(throws: TLSError.self) {
                     _ = try await self.client(client, endpoint).exchange(["hello"])
                 }
@@ -98,12 +109,11 @@ struct TLSTransportTests {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford")
             let client = try TLSTransport(configuration: try pki.configuration(presenting: "Parker"))
-            try await withTLSEchoServer(server) { endpoint, identities in
-                let connection = try await client.dial(endpoint, limits: ConnectionLimits())
-                #expect(connection.peerIdentity == PeerIdentity(names: ["Alford"]))
-                try await connection.run { _, outbound in outbound.finish() }
-                // The server records the identity once its side of the handshake is done.
-                #expect(await identities.waitForCount(1) == [PeerIdentity(names: ["Parker"])])
+            try await withTLSEchoServer(server) { (echo: EchoServer) in
+                #expect(try await client.dialledPeer(echo.endpoint).identity == PeerIdentity(names: ["Alford"]))
+                // The server hands the connection over once its side of the handshake is done.
+                try await eventually("the server to take the connection") { !echo.peers.all.isEmpty }
+                #expect(echo.peers.all.map(\.identity) == [PeerIdentity(names: ["Parker"])])
             }
         }
     }
@@ -116,11 +126,9 @@ struct TLSTransportTests {
             let server = TLSConfiguration(
                 certificateChainFile: pki.path("w.pem"), privateKeyFile: pki.path("w.key"), caFile: pki.caFile,
                 verifyPeer: false)
-            try await withTLSEchoServer(server) { endpoint, _ in
-                let connection = try await TLSTransport(configuration: .client(caFile: pki.caFile))
-                    .dial(endpoint, limits: ConnectionLimits())
-                #expect(connection.peerIdentity == PeerIdentity(names: ["welsh.example", "Welsh2", "Welsh"]))
-                try await connection.run { _, outbound in outbound.finish() }
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
+                let peer = try await TLSTransport(configuration: .client(caFile: pki.caFile)).dialledPeer(endpoint)
+                #expect(peer.identity == PeerIdentity(names: ["welsh.example", "Welsh2", "Welsh"]))
             }
         }
     }
@@ -129,10 +137,10 @@ struct TLSTransportTests {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford", verifyPeer: false)
             let unverified = try pki.configuration(presenting: "Parker", verifyPeer: false)
-            try await withTLSEchoServer(server) { endpoint, identities in
-                let reply = try await client(unverified, endpoint).exchange(["x"])
+            try await withTLSEchoServer(server) { (echo: EchoServer) in
+                let reply = try await client(unverified, echo.endpoint).exchange(["x"])
                 #expect(reply == "X\n")
-                #expect(identities.all == [nil])
+                #expect(echo.peers.all.map(\.identity) == [nil])
             }
         }
     }
@@ -145,16 +153,18 @@ struct TLSTransportTests {
             let stranger = try pki.configuration(presenting: "Parker", byOtherCA: true)
             let friend = try pki.configuration(presenting: "Welsh")
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, identities in
+            try await withTLSEchoServer(server, logger: log.logger) { (echo: EchoServer) in
                 // With TLS 1.3 the client learns of the refusal after its handshake, from an alert or a closed
                 // channel, whichever its next read or write meets first.
-                await #expect(throws: (any Error).self) { _ = try await client(stranger, endpoint).exchange(["evil"]) }
+                await #expect(throws: (any Error).self) {
+                    _ = try await client(stranger, echo.endpoint).exchange(["evil"])
+                }
                 let refusal = await log.waitFor("refused")
                 #expect(refusal?.contains("certificate verify failed") == true, "\(log.messages)")
                 #expect(refusal?.hasPrefix("warning") == true)
-                let served = try await client(friend, endpoint).exchange(["still here"])
+                let served = try await client(friend, echo.endpoint).exchange(["still here"])
                 #expect(served == "STILL HERE\n")
-                #expect(identities.all == [PeerIdentity(names: ["Welsh"])])
+                #expect(echo.peers.all.map(\.identity) == [PeerIdentity(names: ["Welsh"])])
             }
         }
     }
@@ -164,7 +174,7 @@ struct TLSTransportTests {
             let server = try pki.configuration(presenting: "Alford")
             let files = try pki.issue("Parker", file: "expired", validity: TLSTestPKI.expired)
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, _ in
+            try await withTLSEchoServer(server, logger: log.logger) { (endpoint: Endpoint) in
                 #expect(throws: TLSError.self) {
                     _ = try TLSTransport(
                         configuration: TLSConfiguration(
@@ -187,7 +197,7 @@ struct TLSTransportTests {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford")
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, _ in
+            try await withTLSEchoServer(server, logger: log.logger) { (endpoint: Endpoint) in
                 await #expect(throws: (any Error).self) {
                     _ = try await client(.client(caFile: pki.caFile), endpoint).exchange(["anonymous"])
                 }
@@ -200,10 +210,9 @@ struct TLSTransportTests {
     @Test func aDiallerRefusesAServerFromAnotherCA() async throws {
         try await withTLSTestPKI { pki in
             let impostor = try pki.configuration(presenting: "Alford", verifyPeer: false, byOtherCA: true)
-            try await withTLSEchoServer(impostor) { endpoint, _ in
+            try await withTLSEchoServer(impostor) { (endpoint: Endpoint) in
                 let error = await #expect(throws: TLSError.self) {
-                    _ = try await TLSTransport(configuration: .client(caFile: pki.caFile))
-                        .dial(endpoint, limits: ConnectionLimits())
+                    _ = try await TLSTransport(configuration: .client(caFile: pki.caFile)).dialledPeer(endpoint)
                 }
                 #expect("\(error.map(String.init(describing:)) ?? "")".contains("certificate verify failed"))
             }
@@ -216,10 +225,9 @@ struct TLSTransportTests {
             let server = TLSConfiguration(
                 certificateChainFile: files.certificate, privateKeyFile: files.key, caFile: pki.caFile,
                 verifyPeer: false)
-            try await withTLSEchoServer(server) { endpoint, _ in
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
                 let error = await #expect(throws: TLSError.self) {
-                    _ = try await TLSTransport(configuration: .client(caFile: pki.caFile))
-                        .dial(endpoint, limits: ConnectionLimits())
+                    _ = try await TLSTransport(configuration: .client(caFile: pki.caFile)).dialledPeer(endpoint)
                 }
                 #expect("\(error.map(String.init(describing:)) ?? "")".contains("IP address mismatch"))
             }
@@ -230,18 +238,11 @@ struct TLSTransportTests {
         try await withTLSTestPKI { pki in
             let server = try pki.configuration(presenting: "Alford", verifyPeer: false)
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, _ in
-                let received = try await within(.seconds(30)) {
-                    let connection = try await TCPTransport().dial(endpoint, limits: ConnectionLimits())
-                    return try? await connection.run { inbound, outbound in
-                        try await outbound.write([Array("IAMAT kiwi +34.068930-118.445127 1621464827.9\n".utf8)])
-                        outbound.finish()
-                        var events: [InboundEvent] = []
-                        for try await event in inbound { events.append(event) }
-                        return events
-                    }
-                }
-                #expect(received == nil || received == [])
+            try await withTLSEchoServer(server, logger: log.logger) { (endpoint: Endpoint) in
+                // The server closes without writing a byte back: the client reads end of input at once.
+                let received = try await RawClient.exchange(
+                    port: endpoint.port, "IAMAT kiwi +34.068930-118.445127 1621464827.9\n")
+                #expect(received.isEmpty)
                 let refusal = await log.waitFor("refused")
                 #expect(refusal?.contains("not a TLS client") == true, "\(log.messages)")
                 #expect(refusal?.contains("'IAMAT kiwi") == true)
@@ -256,41 +257,15 @@ struct TLSTransportTests {
             var server = try pki.configuration(presenting: "Alford", verifyPeer: false)
             server.handshakeTimeout = .milliseconds(300)
             let log = LogCapture()
-            try await withTLSEchoServer(server, logger: log.logger) { endpoint, _ in
-                let received = try await within(.seconds(30)) {
-                    let connection = try await TCPTransport().dial(endpoint, limits: ConnectionLimits(idleTimeout: nil))
-                    return try? await connection.run { inbound, _ in
-                        var events: [InboundEvent] = []
-                        for try await event in inbound { events.append(event) }
-                        return events
-                    }
+            try await withTLSEchoServer(server, logger: log.logger) { (endpoint: Endpoint) in
+                // Connects and says nothing; the server closes it once the handshake timeout passes.
+                let received = try await RawConnection.onThread {
+                    try RawConnection(port: endpoint.port).readToEnd()
                 }
-                #expect(received == nil || received == [])
+                #expect(received.isEmpty)
                 let refusal = await log.waitFor("refused")
                 #expect(refusal?.contains("did not finish within") == true, "\(log.messages)")
             }
-        }
-    }
-
-    @Test func stoppingAListenerDoesNotWaitOutAHandshakeInProgress() async throws {
-        try await withTLSTestPKI { pki in
-            var configuration = try pki.configuration(presenting: "Alford", verifyPeer: false)
-            configuration.handshakeTimeout = .seconds(300)
-            let listener = try await TLSTransport(configuration: configuration)
-                .listen(on: Endpoint(host: "127.0.0.1", port: 0), limits: ConnectionLimits())
-            let accepting = Task { try await listener.run { connection in try? await connection.run { _, _ in } } }
-            // A client that connects and says nothing: its handshake would run for 300 seconds.
-            let silent = try await TCPTransport().dial(listener.localEndpoint, limits: ConnectionLimits())
-            try await Task.sleep(for: .milliseconds(100))
-            accepting.cancel()
-            _ = try await within(.seconds(30)) { _ = await accepting.result }
-            let ended = try await within(.seconds(30)) {
-                try? await silent.run { inbound, _ in
-                    for try await _ in inbound {}
-                }
-                return true
-            }
-            #expect(ended)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HerdKit
+import NIOCore
 import NIOPosix
 import Transports
 
@@ -115,26 +116,25 @@ struct BenchCommand: AsyncParsableCommand {
     private func propagation(_ herd: BenchHerd, tag: String) async throws {
         let (from, to, hops) = herd.farthestPair()
         let transport = TCPTransport()
-        let limits = ConnectionLimits(maximumLineBytes: 1 << 20, idleTimeout: nil)
-        let reporter = try await transport.dial(herd.endpoint(from), limits: limits)
-        let asker = try await transport.dial(herd.endpoint(to), limits: limits)
+        let reporter = try await HerdClient.connect(to: herd.endpoint(from), over: transport)
+        let asker = try await HerdClient.connect(to: herd.endpoint(to), over: transport)
         let total = scaledSamples
-        let stats = try await reporter.run { reportIn, reportOut in
-            try await asker.run { askIn, askOut in
+        let stats = try await reporter.executeThenClose { reportIn, reportOut in
+            try await asker.executeThenClose { askIn, askOut in
                 var reports = ReplyReader(reportIn)
                 var answers = ReplyReader(askIn)
                 var stats = LatencyStats()
                 for index in 0..<total {
                     let client = Array("prop-\(tag)-\(index)".utf8)
                     let start = MonotonicClock.nanoseconds()
-                    try await reportOut.write([
-                        Array("IAMAT ".utf8) + client + Array(" +34.068930-118.445127 1700000000.5\n".utf8)
-                    ])
+                    try await reportOut.write(
+                        ByteBuffer(
+                            bytes: Array("IAMAT ".utf8) + client + Array(" +34.068930-118.445127 1700000000.5\n".utf8)))
                     _ = try await reports.nextReply(isPlaceQuery: false)
-                    let query = Array("WHATSAT ".utf8) + client + Array(" 0.01 1\n".utf8)
+                    let query = ByteBuffer(bytes: Array("WHATSAT ".utf8) + client + Array(" 0.01 1\n".utf8))
                     var polls = 0
                     while true {
-                        try await askOut.write([query])
+                        try await askOut.write(query)
                         let reply = try await answers.nextReply(isPlaceQuery: true)
                         if reply.first == UInt8(ascii: "A") { break }
                         polls += 1

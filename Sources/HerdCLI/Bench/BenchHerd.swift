@@ -40,10 +40,11 @@ struct BenchHerd {
         self.config = config
         // Wait (bounded) until every link is up, so the first figures are not of a herd still connecting.
         let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
-        while MonotonicClock.nanoseconds() < deadline,
-            herd.servers.contains(where: { Set($0.connectedNeighbours) != Set(config.neighbours(of: $0.name)) })
-        {
-            try await Task.sleep(for: .milliseconds(20))
+        for server in herd.servers {
+            let expected = Set(config.neighbours(of: server.name))
+            while MonotonicClock.nanoseconds() < deadline, try await Set(server.connectedNeighbours()) != expected {
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
     }
 

@@ -1,30 +1,33 @@
 import HerdKit
+import NIOCore
 
-/// Reads whole replies off a connection's inbound lines: one line, or for a WHATSAT answer every line up to
-/// and including the empty line that ends it.
+/// Reads whole replies off a connection: one line, or for a WHATSAT answer every line up to and including
+/// the empty line that ends it.
 struct ReplyReader {
-    private var iterator: InboundLines.Iterator
-    private var pending: [[UInt8]] = []
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var pending: [UInt8] = []
     private var position = 0
 
-    init(_ inbound: InboundLines) {
+    init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) {
         self.iterator = inbound.makeAsyncIterator()
     }
 
-    mutating func nextLine() async throws -> [UInt8] {
-        while position == pending.count {
-            guard let event = try await iterator.next() else { throw BenchError("the server closed the connection") }
-            guard case .lines(let lines) = event else { throw BenchError("the server sent an overlong line") }
-            pending = lines
+    mutating func nextLine() async throws -> ArraySlice<UInt8> {
+        while true {
+            if let end = pending[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                defer { position = end + 1 }
+                return pending[position..<end]
+            }
+            guard let buffer = try await iterator.next() else { throw BenchError("the server closed the connection") }
+            pending.removeFirst(position)
             position = 0
+            pending += buffer.readableBytesView
         }
-        defer { position += 1 }
-        return pending[position]
     }
 
     /// The first line of a reply; for an `AT` reply to WHATSAT, the rest of it is read and discarded.
     mutating func nextReply(isPlaceQuery: Bool) async throws -> [UInt8] {
-        let first = try await nextLine()
+        let first = Array(try await nextLine())
         if isPlaceQuery, first.starts(with: Array("AT ".utf8)) {
             while try await !nextLine().isEmpty {}
         }

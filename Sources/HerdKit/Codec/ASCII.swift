@@ -9,6 +9,10 @@ enum ASCII {
     static let dot = UInt8(ascii: ".")
     static let zero = UInt8(ascii: "0")
     static let nine = UInt8(ascii: "9")
+    static let upperA = UInt8(ascii: "A")
+    static let upperT = UInt8(ascii: "T")
+    static let questionMark = UInt8(ascii: "?")
+    static let backslash = UInt8(ascii: "\\")
 
     /// PROTOCOL.md section 1: space, tab, LF, vertical tab, form feed and CR separate fields.
     @inline(__always)

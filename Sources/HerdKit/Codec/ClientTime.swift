@@ -27,6 +27,58 @@ public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// Parses `[+-]?digits[.digits]`; nil for anything else (exponents, `inf`, `nan`, underscores, overflow).
     public init?<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        if let parsed = bytes.withContiguousStorageIfAvailable({ Self(raw: UnsafeRawBufferPointer($0)) }) {
+            guard let parsed else { return nil }
+            self = parsed
+            return
+        }
+        self.init(slow: bytes)
+    }
+
+    /// `[+-]?digits[.digits]` from contiguous bytes, with plain integer indices (every IAMAT and AT line).
+    init?(raw bytes: UnsafeRawBufferPointer) {
+        var index = 0
+        let count = bytes.count
+        guard count > 0 else { return nil }
+        var negative = false
+        if bytes[0] == ASCII.plus || bytes[0] == ASCII.minus {
+            negative = bytes[0] == ASCII.minus
+            index = 1
+        }
+        var seconds: UInt64 = 0
+        let integerStart = index
+        while index < count, ASCII.isDigit(bytes[index]) {
+            let digit = UInt64(bytes[index] - ASCII.zero)
+            guard seconds <= (Self.maximumSeconds - digit) / 10 else { return nil }
+            seconds = seconds * 10 + digit
+            index += 1
+        }
+        guard index > integerStart else { return nil }
+        var nanoseconds: UInt32 = 0
+        var extra: [UInt8] = []
+        if index < count {
+            guard bytes[index] == ASCII.dot else { return nil }
+            index += 1
+            let fractionStart = index
+            while index < count {
+                let byte = bytes[index]
+                guard ASCII.isDigit(byte) else { return nil }
+                if index - fractionStart < 9 {
+                    nanoseconds = nanoseconds * 10 + UInt32(byte - ASCII.zero)
+                } else {
+                    extra.append(byte)
+                }
+                index += 1
+            }
+            let fractionDigits = index - fractionStart
+            guard fractionDigits > 0 else { return nil }
+            for _ in fractionDigits..<max(fractionDigits, 9) { nanoseconds *= 10 }
+            while extra.last == ASCII.zero { extra.removeLast() }
+        }
+        self.init(isNegative: negative, seconds: seconds, nanoseconds: nanoseconds, subnanoDigits: extra)
+    }
+
+    private init?<Bytes: Collection>(slow bytes: Bytes) where Bytes.Element == UInt8 {
         var index = bytes.startIndex
         guard index != bytes.endIndex else { return nil }
         var negative = false

@@ -1,232 +1,318 @@
 import Logging
+import NIOCore
 
-/// A server's outgoing links, one per neighbour. Each link dials, says hello, learns the neighbour's store
-/// epoch, then sends the store's change feed from where the neighbour last acknowledged it, and re-dials
-/// with backoff when the neighbour goes away. Flooding and anti-entropy are the same stream: a link that was
-/// down, or fell behind, resumes from its cursor (Docs/anti-entropy.md). Incoming links (the neighbours' own
-/// outgoing ones) carry the neighbours' updates to us, so each direction of a link has its own connection.
-public final class PeerLinks: PeerFlooding {
-    struct Link: Sendable {
-        let neighbour: String
-        let state: PeerLinkState
+/// The home of a server's peer protocol: its outgoing links (one per neighbour: dial, hello, feed, re-dial
+/// with backoff), its incoming ones (hello checks, one link per neighbour), and the flood gate client
+/// replies wait at. Lives on the server's event loop.
+///
+/// Flooding and anti-entropy are one stream: each outgoing link sends the store's change feed from where
+/// its neighbour's cursor stands, so a link that was down, lagged or overflowed just resumes
+/// (Docs/anti-entropy.md). Incoming links carry the neighbours' updates to us, so each direction of a link
+/// has its own connection.
+final class PeerLinks: PeerFlooding {
+    private struct Outbound {
+        var handler: OutboundLinkHandler?
+        var dialling = false
+        var backoff: Backoff
+        var redial: Scheduled<Void>?
+        var reportedFailure = false
     }
 
-    /// How links behave; from the config's `limits` and `peer_links`.
-    struct Settings: Sendable {
-        var redial: HerdConfig.Redial
-        /// Most lines one write carries.
-        var batchLines: Int
-        /// How long a client reply waits for a neighbour's acknowledgement.
-        var floodTimeout: Duration
-        /// How long a neighbour may take to answer the hello.
-        var handshakeTimeout: Duration = .seconds(10)
-        /// How often a link checks the store for changes nobody announced.
-        var pollInterval: Duration = .seconds(1)
+    private struct Waiter {
+        let mark: UInt64
+        let since: NIODeadline
+        let release: () -> Void
     }
 
     let serverName: String
-    let links: [Link]
-    private let store: any LocationStore
+    let neighbours: [String]
+    let store: any LocationStore
+    let settings: ServerSettings
+    let logger: Logger
     private let transport: any Transport
     private let directory: PeerDirectory
-    private let limits: ConnectionLimits
-    private let settings: Settings
-    private let logger: Logger
+    let eventLoop: any EventLoop
+    let gate: FloodGate
+    /// Asks the server for a pass (set by the server).
+    var requestPass: () -> Void = {}
+    private(set) var inbound: [String: InboundLinkHandler] = [:]
+    private var outbound: [String: Outbound]
+    private var waiters = CircularBuffer<Waiter>()
+    private var timeoutCheck: Scheduled<Void>?
+    private var stopped = false
 
     init(
         serverName: String, neighbours: [String], store: any LocationStore, transport: any Transport,
-        directory: PeerDirectory, limits: ConnectionLimits, settings: Settings, logger: Logger
+        directory: PeerDirectory, eventLoop: any EventLoop, settings: ServerSettings, logger: Logger
     ) {
         self.serverName = serverName
-        self.links = neighbours.map { Link(neighbour: $0, state: PeerLinkState()) }
+        self.neighbours = neighbours
         self.store = store
         self.transport = transport
         self.directory = directory
-        self.limits = limits
+        self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
+        self.gate = FloodGate(eventLoop: eventLoop)
+        self.outbound = Dictionary(
+            uniqueKeysWithValues: neighbours.map {
+                ($0, Outbound(backoff: Backoff(initial: settings.redialInitial, maximum: settings.redialMaximum)))
+            })
     }
 
-    /// Neighbours whose outgoing link is up.
-    public var connectedNeighbours: [String] {
-        links.filter { $0.state.isConnected }.map(\.neighbour)
+    /// Neighbours whose outgoing link is streaming.
+    var connectedNeighbours: [String] {
+        neighbours.filter { outbound[$0]?.handler?.link.isStreaming == true }
     }
 
-    public func announce(_ sequence: UInt64) {
-        for link in links { link.state.announce(sequence) }
+    /// Every outgoing link as it stands now.
+    var linkStates: [PeerLinkState] {
+        neighbours.map { name in
+            guard let link = outbound[name]?.handler?.link, link.isStreaming else {
+                return PeerLinkState(
+                    neighbour: name, isUp: false, sent: 0, acknowledged: 0, latest: store.latestSequence,
+                    isLagging: false)
+            }
+            return PeerLinkState(
+                neighbour: name, isUp: true, sent: link.sent, acknowledged: link.acknowledged,
+                latest: store.latestSequence, isLagging: link.lagging)
+        }
     }
 
-    public func waitUntilAcknowledged(_ sequence: UInt64) async {
-        let waitedFor = links.filter { $0.state.isAwaited(for: sequence) }
-        guard !waitedFor.isEmpty else { return }
-        let timeout = settings.floodTimeout
-        let allAcknowledged = await withTaskGroup(of: Bool.self) { group in
-            for link in waitedFor {
-                group.addTask {
-                    await link.state.waitUntilAcknowledged(sequence)
-                    return true
+    // MARK: Flooding
+
+    func announce(_ sequence: UInt64) {
+        requestPass()
+    }
+
+    func acknowledgement(of sequence: UInt64) -> ReplyHold? {
+        isOpen(at: sequence) ? nil : ReplyHold(gate: gate, mark: sequence)
+    }
+
+    /// Sends every link what is new (once per pass, after the journal write): the pass's own records to
+    /// links that are caught up, the change feed to those that are behind.
+    func sendPending() {
+        let fresh = (store as? FloodSource)?.takeUnflooded() ?? []
+        for entry in outbound.values { entry.handler?.pump(fresh: fresh) }
+    }
+
+    func isOpen(at mark: UInt64) -> Bool {
+        !outbound.values.contains { $0.handler?.link.isAwaited(at: mark) == true }
+    }
+
+    func whenOpen(at mark: UInt64, _ release: @escaping () -> Void) {
+        guard !isOpen(at: mark) else { return release() }
+        let waiter = Waiter(mark: mark, since: eventLoop.now, release: release)
+        // Nearly always the highest mark so far: insert from the back, keeping marks in order.
+        var index = waiters.endIndex
+        while index > waiters.startIndex, waiters[waiters.index(before: index)].mark > mark {
+            index = waiters.index(before: index)
+        }
+        waiters.insert(waiter, at: index)
+        armTimeout()
+    }
+
+    /// Releases every waiter whose mark the gate is open at (marks are in order, and open at a mark means
+    /// open at every lower one).
+    private func releaseOpenWaiters() {
+        while let first = waiters.first, isOpen(at: first.mark) {
+            waiters.removeFirst()
+            first.release()
+        }
+        if waiters.isEmpty {
+            timeoutCheck?.cancel()
+            timeoutCheck = nil
+        }
+    }
+
+    private func armTimeout() {
+        guard timeoutCheck == nil, let first = waiters.first else { return }
+        let due = first.since + settings.floodTimeout.timeAmount
+        timeoutCheck = eventLoop.assumeIsolated().scheduleTask(deadline: due) {
+            self.timeoutCheck = nil
+            self.expireWaiters()
+        }
+    }
+
+    /// The oldest waiters have waited the flood timeout: the neighbours they wait for lag, and are not
+    /// waited for until they catch up.
+    private func expireWaiters() {
+        let now = eventLoop.now
+        while let first = waiters.first, first.since + settings.floodTimeout.timeAmount <= now {
+            for entry in outbound.values {
+                guard let handler = entry.handler, handler.link.isAwaited(at: first.mark), handler.markLagging()
+                else { continue }
+                logger.warning(
+                    "peer \(handler.neighbour) has not acknowledged an update within \(settings.floodTimeout); replies no longer wait for it until it catches up"
+                )
+            }
+            releaseOpenWaiters()
+        }
+        armTimeout()
+    }
+
+    // MARK: Outgoing links
+
+    /// Starts dialling every neighbour.
+    func start(boundPeerEndpoint: Endpoint) {
+        gate.links.value = self
+        directory.record(boundPeerEndpoint, for: serverName)
+        for neighbour in neighbours { dial(neighbour) }
+    }
+
+    private func dial(_ neighbour: String) {
+        guard !stopped, var entry = outbound[neighbour], entry.handler == nil, !entry.dialling else { return }
+        entry.redial?.cancel()
+        entry.redial = nil
+        guard let endpoint = directory.endpoint(of: neighbour) else {
+            outbound[neighbour] = entry
+            scheduleRedial(neighbour)
+            return
+        }
+        entry.dialling = true
+        outbound[neighbour] = entry
+        let box = NIOLoopBound(self, eventLoop: eventLoop)
+        let setup = ConnectionSetup { channel, peer in
+            let links = box.value
+            if let identity = peer.identity, !identity.names.contains(neighbour) {
+                throw PeerLinkError.wrongIdentity(expected: neighbour, found: identity.names)
+            }
+            let handler = OutboundLinkHandler(neighbour: neighbour, remote: peer.remoteDescription, links: links)
+            try channel.pipeline.syncOperations.addHandler(handler)
+            links.outbound[neighbour]?.handler = handler
+            links.armHandshakeTimeout(handler, channel: channel)
+        }
+        transport.dial(endpoint, eventLoop: eventLoop, setup: setup).assumeIsolated().whenComplete { result in
+            self.outbound[neighbour]?.dialling = false
+            if case .failure(let error) = result {
+                if self.outbound[neighbour]?.reportedFailure == false && !self.stopped {
+                    self.logger.info(
+                        "peer link to \(neighbour) at \(endpoint) failed: \(error); re-dialling with backoff")
+                    self.outbound[neighbour]?.reportedFailure = true
                 }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            var remaining = waitedFor.count
-            while let acknowledged = await group.next() {
-                guard acknowledged else { break }
-                remaining -= 1
-                if remaining == 0 { break }
-            }
-            group.cancelAll()
-            return remaining == 0
-        }
-        guard !allAcknowledged else { return }
-        for link in waitedFor where link.state.markLagging(behind: sequence) {
-            logger.warning(
-                "peer \(link.neighbour) has not acknowledged an update within \(timeout); replies no longer wait for it until it catches up"
-            )
-        }
-    }
-
-    /// Keeps every link up until the task is cancelled.
-    func run() async {
-        await withDiscardingTaskGroup { group in
-            for link in links {
-                group.addTask { await self.maintain(link) }
+                self.scheduleRedial(neighbour)
             }
         }
     }
 
-    private func maintain(_ link: Link) async {
-        var backoff = Backoff(
-            initial: .milliseconds(settings.redial.initialMilliseconds),
-            maximum: .milliseconds(settings.redial.maximumMilliseconds))
-        var reportedFailure = false
-        while !Task.isCancelled {
-            if let endpoint = directory.endpoint(of: link.neighbour) {
-                do {
-                    let connection = try await transport.dial(endpoint, limits: limits)
-                    reportedFailure = false
-                    backoff.reset()
-                    try await carry(link, over: connection, endpoint: endpoint)
-                } catch {
-                    if !reportedFailure && !Task.isCancelled {
-                        logger.info(
-                            "peer link to \(link.neighbour) at \(endpoint) failed: \(error); re-dialling with backoff")
-                        reportedFailure = true
-                    }
-                }
-            }
-            try? await Task.sleep(for: backoff.nextDelay())
+    private func armHandshakeTimeout(_ handler: OutboundLinkHandler, channel: any Channel) {
+        let neighbour = handler.neighbour
+        let timeout = settings.handshakeTimeout
+        eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
+            guard case .awaitingEpoch = handler.link.phase else { return }
+            self.logger.warning("peer link to \(neighbour): no answer to the hello within \(timeout); closing")
+            channel.close(promise: nil)
         }
     }
 
-    private func carry(_ link: Link, over connection: any Connection, endpoint: Endpoint) async throws {
-        if let identity = connection.peerIdentity, !identity.names.contains(link.neighbour) {
-            logger.warning(
-                "peer link to \(link.neighbour) at \(endpoint) refused: it identifies as \(identity.names.joined(separator: ", "))"
-            )
-            try await connection.run { _, _ in }
-            throw PeerLinkError.wrongIdentity(expected: link.neighbour, found: identity.names)
+    private func scheduleRedial(_ neighbour: String) {
+        guard !stopped, var entry = outbound[neighbour], entry.redial == nil else { return }
+        let delay = entry.backoff.nextDelay()
+        entry.redial = eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
+            self.outbound[neighbour]?.redial = nil
+            self.dial(neighbour)
         }
-        let hello = PeerHello.line(from: serverName)
-        try await connection.run { inbound, outbound in
-            try await outbound.write([hello])
-            defer { link.state.disconnect() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await Task.sleep(for: self.settings.handshakeTimeout)
-                    if !link.state.isConnected { throw PeerLinkError.noEpoch(link.neighbour) }
-                }
-                var neighbourEpoch: UInt64?
-                // The neighbour writes `EPOCH n` once, then `ACK n` lines; end of input means it went away.
-                for try await event in inbound {
-                    guard case .lines(let lines) = event else { continue }
-                    for line in lines {
-                        if let epoch = neighbourEpoch {
-                            guard let count = PeerHello.acknowledgedCount(in: line) else { continue }
-                            let sequence = link.state.acknowledgeLines(count)
-                            self.store.setCursor(
-                                PeerCursor(neighbourEpoch: epoch, acknowledged: sequence), for: link.neighbour)
-                        } else {
-                            guard let epoch = PeerHello.epoch(in: line) else {
-                                throw PeerLinkError.noEpoch(link.neighbour)
-                            }
-                            neighbourEpoch = epoch
-                            let start = self.resumePoint(for: link.neighbour, epoch: epoch)
-                            link.state.connect(acknowledged: start)
-                            self.logger.info(
-                                "peer link to \(link.neighbour) opened (\(connection.remoteDescription)); sending changes after \(start) of \(self.store.latestSequence)"
-                            )
-                            group.addTask { try await self.send(link, from: start, over: outbound) }
-                            group.addTask { await self.poll(link) }
-                        }
-                    }
-                }
-                group.cancelAll()
-            }
-        }
-        if !Task.isCancelled {
-            logger.info("peer link to \(link.neighbour) dropped")
-        }
+        outbound[neighbour] = entry
     }
 
     /// Where the neighbour's copy of our feed stands: its cursor if it still has the same store, else the
     /// start (it is new, or lost its data).
-    private func resumePoint(for neighbour: String, epoch: UInt64) -> UInt64 {
+    func resumePoint(for neighbour: String, epoch: UInt64) -> UInt64 {
         guard let cursor = store.cursor(for: neighbour), cursor.neighbourEpoch == epoch else { return 0 }
         return min(cursor.acknowledged, store.latestSequence)
     }
 
-    /// Writes the change feed to the neighbour from `start`, a batch at a time, skipping updates that came
-    /// from this neighbour. Writes wait while the neighbour is not reading, so a slow peer holds no memory
-    /// beyond one batch: the store is the queue.
-    private func send(_ link: Link, from start: UInt64, over outbound: any LineWriter) async throws {
-        var sent = start
-        link.state.announce(store.latestSequence)
-        while await link.state.waitForChanges(after: sent) {
-            var progressed = false
-            while true {
-                let changes = store.changes(after: sent, limit: settings.batchLines)
-                guard let last = changes.last else { break }
-                progressed = true
-                var buffer: [UInt8] = []
-                var lines: UInt64 = 0
-                for change in changes where change.origin != link.neighbour {
-                    buffer.append(contentsOf: change.line)
-                    buffer.append(ASCII.lineFeed)
-                    lines += 1
-                }
-                if lines > 0 { try await outbound.write([buffer]) }
-                link.state.wrote(lines: lines, through: last.sequence)
-                sent = last.sequence
-            }
-            // Announced but not yet visible in the feed (a store still finishing): look again shortly.
-            if !progressed { try await Task.sleep(for: .milliseconds(1)) }
+    /// The neighbour answered the hello: the link is up. Only now is the backoff reset, so a neighbour that
+    /// accepts connections and then refuses the link is not re-dialled in a tight loop.
+    func linkEstablished(_ handler: OutboundLinkHandler, from start: UInt64) {
+        outbound[handler.neighbour]?.backoff.reset()
+        outbound[handler.neighbour]?.reportedFailure = false
+        logger.info(
+            "peer link to \(handler.neighbour) opened (\(handler.remote)); sending changes after \(start) of \(store.latestSequence)"
+        )
+    }
+
+    func acknowledged(_ handler: OutboundLinkHandler, through sequence: UInt64) {
+        if let epoch = handler.link.neighbourEpoch {
+            store.setCursor(PeerCursor(neighbourEpoch: epoch, acknowledged: sequence), for: handler.neighbour)
+        }
+        releaseOpenWaiters()
+    }
+
+    func linkClosed(_ handler: OutboundLinkHandler) {
+        guard outbound[handler.neighbour]?.handler === handler else { return }
+        outbound[handler.neighbour]?.handler = nil
+        if !stopped { logger.info("peer link to \(handler.neighbour) dropped") }
+        releaseOpenWaiters()
+        scheduleRedial(handler.neighbour)
+    }
+
+    // MARK: Incoming links
+
+    /// Why a hello naming `name` is refused, or nil to accept it.
+    func refusal(ofInbound name: String, identity: PeerIdentity?) -> String? {
+        guard neighbours.contains(name) else { return "not a configured neighbour" }
+        if let identity, !identity.names.contains(name) {
+            return "its certificate names \(identity.names.joined(separator: ", "))"
+        }
+        if inbound[name] != nil { return "\(name) is linked already" }
+        return nil
+    }
+
+    /// A neighbour's link to us opened: it is up, so ours to it can be opened now rather than at the end of
+    /// its backoff.
+    func inboundLinked(_ name: String, _ handler: InboundLinkHandler) {
+        inbound[name] = handler
+        if var entry = outbound[name], entry.handler == nil, !entry.dialling {
+            entry.redial?.cancel()
+            entry.redial = nil
+            outbound[name] = entry
+            dial(name)
         }
     }
 
-    /// Announces whatever the store holds, now and then, for updates stored by a pipeline without the
-    /// flood stage.
-    private func poll(_ link: Link) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: settings.pollInterval)
-            link.state.announce(store.latestSequence)
+    func inboundClosed(_ name: String, _ handler: InboundLinkHandler) {
+        if inbound[name] === handler { inbound[name] = nil }
+    }
+
+    func resumeInbound() {
+        for handler in inbound.values { handler.resume() }
+    }
+
+    // MARK: Stopping
+
+    /// No more dialling (a graceful stop; the links stay up while the last replies wait for them).
+    func stopDialling() {
+        stopped = true
+        for name in neighbours {
+            outbound[name]?.redial?.cancel()
+            outbound[name]?.redial = nil
         }
+    }
+
+    /// Closes every link and releases every held reply.
+    func close() -> EventLoopFuture<Void> {
+        stopDialling()
+        var closing: [EventLoopFuture<Void>] = []
+        for entry in outbound.values { if let handler = entry.handler { closing.append(handler.close()) } }
+        for handler in inbound.values { closing.append(handler.close()) }
+        let pending = waiters
+        waiters.removeAll()
+        timeoutCheck?.cancel()
+        timeoutCheck = nil
+        for waiter in pending { waiter.release() }
+        return EventLoopFuture.andAllComplete(closing, on: eventLoop)
     }
 }
 
 /// Why a peer link could not be used.
 public enum PeerLinkError: Error, Sendable, CustomStringConvertible {
     case wrongIdentity(expected: String, found: [String])
-    case noEpoch(String)
 
     public var description: String {
         switch self {
         case .wrongIdentity(let expected, let found):
             "expected \(expected), the other side identifies as \(found.joined(separator: ", "))"
-        case .noEpoch(let neighbour):
-            "\(neighbour) did not answer the hello with its store epoch"
         }
     }
 }

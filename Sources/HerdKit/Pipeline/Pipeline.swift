@@ -6,15 +6,9 @@ public struct Pipeline: Sendable {
         self.stages = stages
     }
 
-    /// Runs `envelope` through every stage; a line that falls off the end gets no reply.
-    public func handle(_ envelope: Envelope, context: HandlerContext) async throws -> Reply? {
-        try await run(from: 0, envelope, context)
-    }
-
-    private func run(from index: Int, _ envelope: Envelope, _ context: HandlerContext) async throws -> Reply? {
-        guard index < stages.count else { return nil }
-        return try await stages[index].handle(envelope, context: context) { envelope, context in
-            try await run(from: index + 1, envelope, context)
-        }
+    /// Runs `envelope` through every stage, on `context`'s event loop; a line that falls off the end gets no
+    /// reply.
+    public func handle(_ envelope: Envelope, context: HandlerContext) -> Response {
+        PipelineRunner(stages: stages, context: context).run(from: 0, envelope)
     }
 }

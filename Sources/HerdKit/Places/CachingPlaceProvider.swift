@@ -94,6 +94,18 @@ public final class CachingPlaceProvider<C: Clock>: PlaceProvider where C.Duratio
     /// How many entries are held (stored or in flight).
     public var count: Int { state.withLock { $0.entries.count } }
 
+    /// A stored answer that has not expired (counted as a hit), or the upstream's own immediate answer.
+    public func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? {
+        let key = Key(query)
+        let stored: PlacesResponse? = state.withLock { state in
+            guard case .stored(let response, let expires)? = state.entries.value(forKey: key), clock.now < expires
+            else { return nil }
+            state.statistics.hits += 1
+            return response
+        }
+        return stored ?? upstream.immediatePlaces(query)
+    }
+
     public func nearbyPlaces(_ query: PlaceQuery) async throws -> PlacesResponse {
         let key = Key(query)
         let lookup: Lookup = state.withLock { state in

@@ -19,6 +19,13 @@ public struct PlaceQuery: Sendable, Hashable {
 /// ``PlaceProviderError``; any other error becomes `UNKNOWN_ERROR`. Either way the client gets a reply.
 public protocol PlaceProvider: Sendable {
     func nearbyPlaces(_ query: PlaceQuery) async throws -> PlacesResponse
+    /// The answer, when it is at hand without waiting (an in-memory data set, a cache hit), so WHATSAT is
+    /// answered on the event loop with no suspension; nil means "ask ``nearbyPlaces(_:)``".
+    func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse?
+}
+
+extension PlaceProvider {
+    public func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? { nil }
 }
 
 /// A failure with the status Google would use for it.

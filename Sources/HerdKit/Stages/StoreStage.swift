@@ -1,24 +1,17 @@
-/// Keeps the update if it is still the newest for its client when written (another connection may
-/// have stored a newer one since dedupe looked). The reply then confirms the stored update, so the server
-/// holds it until the update is durable.
+/// Keeps the update if it still supersedes the stored record (a stage before may have stored another).
+/// What is stored is written to the journal before this pass's replies go out, so a client is never told
+/// of an update a restart would lose.
 public struct StoreStage: MessageHandler {
     public init() {}
 
-    public func handle(
-        _ envelope: Envelope, context: HandlerContext, next: (Envelope, HandlerContext) async throws -> Reply?
-    ) async throws -> Reply? {
-        guard let update = envelope.update, envelope.freshness != .stale else {
-            return try await next(envelope, context)
-        }
-        var envelope = envelope
+    public func handle(_ envelope: consuming Envelope, context: HandlerContext, next: Next) -> Response {
+        guard let update = envelope.update, envelope.freshness != .stale else { return next(envelope) }
         envelope.sequence = context.store.store(update, from: envelope.origin.peerName)
         envelope.stored = envelope.sequence != nil
         if !envelope.stored {
             envelope.freshness = .stale
-            if case .peer = envelope.origin { return nil }
+            if case .peer = envelope.origin { return .none }
         }
-        guard var reply = try await next(envelope, context) else { return nil }
-        reply.confirms = envelope.sequence
-        return reply
+        return next(envelope)
     }
 }

@@ -1,30 +1,28 @@
 import Dispatch
-import Foundation
 import Logging
-import ServiceLifecycle
-import Synchronization
+import NIOCore
 
 /// A ``LocationStore`` that survives restarts: a ``MemoryStore`` for reads and writes, plus a journal in a
 /// directory of its own (`journal`, see ``JournalEntry`` for the format, and a `lock` file so two servers
 /// never share it).
 ///
-/// Durability: stores never wait for the disk. Each change is queued in sequence order and a writer thread
-/// appends everything queued with one `write(2)` (group commit); ``waitUntilDurable(_:)`` returns once the
-/// write holding that change has returned, so the change survives the process being killed. The writer
-/// calls `fsync(2)` at most every `fsyncIntervalMilliseconds` while there are unsynced writes, and on clean
-/// shutdown: a machine crash (power loss) can lose at most that interval. Cursors are journalled too,
-/// coalesced to the newest per neighbour per write.
+/// Durability, as Redis's `appendfsync everysec`: ``commit()`` appends every change since the last commit
+/// with one `write(2)`, on the event loop, before the server writes the replies and floods of that pass, so a
+/// change survives the process being killed before anyone hears of it. A thread of its own calls `fsync(2)`
+/// at most every `fsyncIntervalMilliseconds` while there are unsynced writes, and ``close()`` syncs: a machine
+/// crash (power loss) can lose at most that interval. Cursors are journalled too, the newest per neighbour.
 ///
-/// Start-up replays the journal (newest client time per client wins; sequence numbers continue above the
-/// highest seen; the epoch is kept). A torn final entry (bytes after the last LF, from a crash mid-write)
-/// is cut off, logged as a warning and reported in ``recovery``; a damaged entry anywhere else stops
-/// start-up with ``DurableStoreError/corruptJournal(path:line:reason:)``. When the journal holds more than
-/// twice as many entries as live records and cursors (and more than `compactionMinimumEntries`), it is
-/// rewritten as a snapshot at start-up or by the writer, never on the hot path.
+/// A failed write (a full disk) is cut back off the file and kept pending: the next ``commit()`` writes it
+/// again, so nothing is lost and nothing half-written is left in the journal.
 ///
-/// Run it as a `Service` (``run()``) before the servers that use it, so it stops after them and writes
-/// their last changes.
-public final class DurableStore: LocationStore, Service {
+/// Start-up replays the journal (newest record per client wins; sequence numbers continue far above the
+/// highest seen; the epoch is kept). A torn final entry (bytes after the last LF, from a crash mid-write) is
+/// cut off, logged as a warning and reported in ``recovery``; a damaged entry anywhere else stops start-up
+/// with ``DurableStoreError/corruptJournal(path:line:reason:)``. When the journal holds more than twice as many
+/// entries as live records and cursors (and more than `compactionMinimumEntries`), it is rewritten as a
+/// snapshot: at start-up, or by a background thread while the loop goes on appending (the changes meanwhile
+/// are appended to the new file before it replaces the old one).
+public final class DurableStore: LocationStore, FloodSource {
     /// What start-up found and repaired.
     public struct Recovery: Sendable, Equatable {
         /// Entries read after the header.
@@ -35,64 +33,81 @@ public final class DurableStore: LocationStore, Service {
         public var compacted: Bool
     }
 
-    private enum Phase {
-        case ready(file: JournalFile, entries: Int, lock: JournalFile)
-        case running
-        case finished
-    }
-
     public let directory: String
     /// The journal's path, for messages and tools.
     public let journalPath: String
     public let recovery: Recovery
     private let memory: MemoryStore
-    private let queue: JournalQueue
-    private let waiters: DurabilityWaiters
-    private let writer: JournalWriter
-    private let phase: Mutex<Phase>
+    private var journal: JournalFile
+    private var lock: JournalFile?
+    private var journalLength: Int
+    private var entries: Int
+    /// Encoded entries not yet written (after a failed write, until the next commit writes them).
+    private var pending: [UInt8] = []
+    private var pendingEntries = 0
+    private let syncer: JournalSyncer?
+    private let syncsEveryWrite: Bool
+    private let compactionMinimumEntries: Int
+    private var compactionMinimum: Int
+    /// While a background compaction runs: the bytes appended since its snapshot, for the new file.
+    private var compactionTail: (bytes: [UInt8], entries: Int)?
+    private let eventLoop: (any EventLoop)?
+    private let logger: Logger
+    private var closed = false
+
+    static let restartGap: UInt64 = 1 << 32
 
     /// Opens (or creates) the store in `directory`, creating the directory if missing, and replays its
     /// journal.
     /// - Parameters:
     ///   - fsyncIntervalMilliseconds: the most a machine crash can lose; 0 syncs after every write.
     ///   - compactionMinimumEntries: journals with fewer entries are never compacted.
-    ///   - shardCount, ringCapacity: as for ``MemoryStore``.
+    ///   - ringCapacity: as for ``MemoryStore``.
+    ///   - eventLoop: the loop the store is used on, where a background compaction hands its result back;
+    ///     without one, compaction runs inside ``commit()``.
     public init(
         directory: String, fsyncIntervalMilliseconds: Int = 1000, compactionMinimumEntries: Int = 100_000,
-        shardCount: Int = 16, ringCapacity: Int = 65_536, logger: Logger = Logger(label: "herd.store")
+        ringCapacity: Int = 65_536, eventLoop: (any EventLoop)? = nil, logger: Logger = Logger(label: "herd.store")
     ) throws(DurableStoreError) {
         try JournalFile.makeDirectory(directory)
         let lock = try JournalFile.lock(directory + "/lock", directory: directory)
         let journalPath = directory + "/journal"
-        let queue = JournalQueue()
         do {
             JournalFile.remove(JournalSnapshot.temporaryPath(for: journalPath))
             let opened = try Self.open(
-                journalPath: journalPath, directory: directory, shardCount: shardCount, ringCapacity: ringCapacity,
-                queue: queue, logger: logger)
+                journalPath: journalPath, directory: directory, ringCapacity: ringCapacity, logger: logger)
             var file = opened.file
             var entries = opened.recovery.replayedEntries
             var recovery = opened.recovery
             let live = opened.memory.count + opened.memory.allCursors.count
             if JournalSnapshot.isDue(entries: entries, live: live, minimum: compactionMinimumEntries) {
-                let snapshot = try JournalSnapshot.write(opened.memory, journalPath: journalPath, directory: directory)
+                let snapshot = JournalSnapshot(of: opened.memory)
+                let written = try snapshot.write(journalPath: journalPath)
                 file.close()
-                file = snapshot.file
+                file = try JournalSnapshot.install(written, journalPath: journalPath, directory: directory)
                 entries = snapshot.entries
                 recovery.compacted = true
                 logger.info("compacted journal \(journalPath) to \(entries) entries at start-up")
             }
+            self.journalLength = try file.length()
             self.directory = directory
             self.journalPath = journalPath
             self.recovery = recovery
             self.memory = opened.memory
-            self.queue = queue
-            self.waiters = DurabilityWaiters(durable: opened.memory.latestSequence, directory: directory)
-            self.writer = JournalWriter(
-                journalPath: journalPath, directory: directory, memory: opened.memory, queue: queue,
-                waiters: waiters, fsyncInterval: .milliseconds(max(0, fsyncIntervalMilliseconds)),
-                compactionMinimumEntries: compactionMinimumEntries, logger: logger)
-            self.phase = Mutex(.ready(file: file, entries: entries, lock: lock))
+            self.journal = file
+            self.lock = lock
+            self.entries = entries
+            self.compactionMinimumEntries = compactionMinimumEntries
+            self.compactionMinimum = compactionMinimumEntries
+            self.eventLoop = eventLoop
+            self.logger = logger
+            self.syncsEveryWrite = fsyncIntervalMilliseconds <= 0
+            self.syncer =
+                fsyncIntervalMilliseconds <= 0
+                ? nil
+                : JournalSyncer(
+                    descriptor: file.descriptor, path: journalPath,
+                    interval: .milliseconds(fsyncIntervalMilliseconds), logger: logger)
         } catch {
             lock.close()
             throw error
@@ -100,31 +115,29 @@ public final class DurableStore: LocationStore, Service {
     }
 
     deinit {
-        if case .ready(let file, _, let lock) = phase.withLock({ $0 }) {
-            file.close()
-            lock.close()
+        if !closed {
+            syncer?.stop()
+            journal.close()
+            lock?.close()
         }
     }
 
-    static let restartGap: UInt64 = 1 << 32
-
     /// Creates a new journal, or replays an existing one, into a fresh memory store.
     private static func open(
-        journalPath: String, directory: String, shardCount: Int, ringCapacity: Int, queue: JournalQueue,
-        logger: Logger
+        journalPath: String, directory: String, ringCapacity: Int, logger: Logger
     ) throws(DurableStoreError) -> (memory: MemoryStore, file: JournalFile, recovery: Recovery) {
-        let sink: MemoryStore.ChangeSink = { queue.append($0) }
         guard let bytes = try JournalFile.contents(of: journalPath) else {
             let memory = MemoryStore(
-                shardCount: shardCount, ringCapacity: ringCapacity, epoch: UInt64.random(in: 1...UInt64.max),
-                latestSequence: 0, sink: sink)
-            let snapshot = try JournalSnapshot.write(memory, journalPath: journalPath, directory: directory)
-            return (memory, snapshot.file, Recovery(replayedEntries: 0, truncatedBytes: 0, compacted: false))
+                ringCapacity: ringCapacity, epoch: UInt64.random(in: 1...UInt64.max), latestSequence: 0,
+                keepsUncommitted: true)
+            let written = try JournalSnapshot(of: memory).write(journalPath: journalPath)
+            let file = try JournalSnapshot.install(written, journalPath: journalPath, directory: directory)
+            return (memory, file, Recovery(replayedEntries: 0, truncatedBytes: 0, compacted: false))
         }
         var replay = try JournalReplay(path: journalPath, bytes: bytes)
         let memory = MemoryStore(
-            shardCount: shardCount, ringCapacity: ringCapacity, epoch: replay.epoch,
-            latestSequence: replay.headerLatestSequence, sink: sink)
+            ringCapacity: ringCapacity, epoch: replay.epoch, latestSequence: replay.headerLatestSequence,
+            keepsUncommitted: true)
         var latest = replay.headerLatestSequence
         try replay.forEachEntry { (entry, lineNumber) throws(DurableStoreError) in
             switch entry {
@@ -132,7 +145,7 @@ public final class DurableStore: LocationStore, Service {
                 guard case .at(let atLine)? = try? MessageParser.parse(line) else {
                     throw .corruptJournal(path: journalPath, line: lineNumber, reason: "not a valid AT line")
                 }
-                memory.restore(StoredRecord(atLine, sequence: sequence, origin: memory.origins.id(for: origin)))
+                memory.restore(atLine, sequence: sequence, origin: origin)
                 latest = max(latest, sequence)
             case .cursor(let neighbour, let cursor):
                 memory.setCursor(cursor, for: neighbour)
@@ -140,6 +153,7 @@ public final class DurableStore: LocationStore, Service {
                 break
             }
         }
+        _ = memory.takeUncommitted()
         // Numbers handed out before a machine crash but never fsynced may already have been acknowledged by a
         // neighbour. Numbering on far above them keeps a new change from reusing a number a neighbour's cursor
         // has passed (it would never be sent to it). 2^32 changes per run, 2^32 restarts: plenty of both.
@@ -158,39 +172,11 @@ public final class DurableStore: LocationStore, Service {
         return (memory, file, recovery)
     }
 
-    /// Runs the journal writer until graceful shutdown or cancellation, then writes and syncs everything
-    /// stored until then. Throws if a write fails (the store then keeps serving from memory, and
-    /// ``waitUntilDurable(_:)`` throws).
-    public func run() async throws {
-        let start: (file: JournalFile, entries: Int, lock: JournalFile)? = phase.withLock { phase in
-            guard case .ready(let file, let entries, let lock) = phase else { return nil }
-            phase = .running
-            return (file, entries, lock)
-        }
-        guard let start else { throw DurableStoreError.alreadyRunning(directory: directory) }
-        let finished = Readiness<Void>()
-        let writer = self.writer
-        let thread = Thread {
-            let failure = writer.run(file: start.file, entries: start.entries, lock: start.lock)
-            finished.resolve(failure.map { .failure($0) } ?? .success(()))
-        }
-        thread.name = "herd-journal"
-        thread.start()
-        let queue = self.queue
-        defer { phase.withLock { $0 = .finished } }
-        try await withTaskCancellationHandler {
-            try await withGracefulShutdownHandler {
-                try await finished.wait()
-            } onGracefulShutdown: {
-                queue.stop()
-            }
-        } onCancel: {
-            queue.stop()
-        }
-    }
+    // MARK: Reads and writes
 
     public func record(for client: ClientID) -> ATLine? { memory.record(for: client) }
-    public func storedTime(for client: ClientID) -> ClientTime? { memory.storedTime(for: client) }
+    public func supersedes(_ line: ATLine, from origin: String?) -> Bool { memory.supersedes(line, from: origin) }
+    public func holds(exactly line: UnsafeRawBufferPointer) -> Bool { memory.holds(exactly: line) }
     public func store(_ line: ATLine, from origin: String?) -> UInt64? { memory.store(line, from: origin) }
     public var count: Int { memory.count }
     public var epoch: UInt64 { memory.epoch }
@@ -200,17 +186,129 @@ public final class DurableStore: LocationStore, Service {
         memory.changes(after: sequence, limit: limit)
     }
 
-    /// Returns once the write holding change `sequence` has returned (a number above ``latestSequence``
-    /// waits for the latest). After the store stopped, throws ``DurableStoreError/stopped(directory:sequence:)``
-    /// for a change that was not written (and returns for one that was).
-    public func waitUntilDurable(_ sequence: UInt64) async throws {
-        try await waiters.wait(for: min(sequence, memory.latestSequence))
+    func feed(after sequence: UInt64, limit: Int) -> (records: [StoredRecord], through: UInt64) {
+        memory.feed(after: sequence, limit: limit)
     }
 
-    public func cursor(for neighbour: String) -> PeerCursor? { memory.cursor(for: neighbour) }
+    func change(_ record: StoredRecord) -> StoreChange { memory.change(record) }
 
-    public func setCursor(_ cursor: PeerCursor, for neighbour: String) {
-        memory.setCursor(cursor, for: neighbour)
-        queue.setCursor(cursor, for: neighbour)
+    func takeUnflooded() -> [StoredRecord] { memory.takeUnflooded() }
+    func originID(for neighbour: String) -> UInt16 { memory.originID(for: neighbour) }
+
+    public func cursor(for neighbour: String) -> PeerCursor? { memory.cursor(for: neighbour) }
+    public func setCursor(_ cursor: PeerCursor, for neighbour: String) { memory.setCursor(cursor, for: neighbour) }
+
+    // MARK: Durability
+
+    public var hasUncommittedChanges: Bool { memory.hasUncommittedChanges || !pending.isEmpty }
+
+    /// Appends everything changed since the last commit with one `write(2)`. On failure the file is cut back
+    /// to where it was, the bytes stay pending and the error is thrown; the next commit writes them again.
+    public func commit() throws {
+        guard !closed else { throw DurableStoreError.stopped(directory: directory, sequence: latestSequence) }
+        let (records, cursors) = memory.takeUncommitted()
+        if !records.isEmpty || !cursors.isEmpty {
+            let start = pending.count
+            let origins = memory.origins
+            for record in records {
+                JournalEntry.appendRecord(
+                    sequence: record.sequence, origin: origins.journalName(for: record.origin), line: record.line,
+                    to: &pending)
+            }
+            for (neighbour, cursor) in cursors.sorted(by: { $0.key < $1.key }) {
+                pending += JournalEntry.cursor(neighbour: neighbour, cursor).encoded()
+            }
+            let added = records.count + cursors.count
+            pendingEntries += added
+            if compactionTail != nil {
+                compactionTail!.bytes.append(contentsOf: pending[start...])
+                compactionTail!.entries += added
+            }
+        }
+        guard !pending.isEmpty else { return }
+        do {
+            try journal.write(pending)
+        } catch {
+            // Half an entry would read as damage at the next start: cut the file back to its last whole entry.
+            try? journal.truncate(to: journalLength)
+            throw error
+        }
+        journalLength += pending.count
+        entries += pendingEntries
+        pendingEntries = 0
+        // Keep a batch's worth of capacity, not the largest batch ever.
+        if pending.capacity > 1 << 22 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
+        if syncsEveryWrite { try journal.sync() } else { syncer?.markDirty() }
+        compactIfDue()
+    }
+
+    public func close() throws {
+        guard !closed else { return }
+        defer {
+            closed = true
+            syncer?.stop()
+            journal.close()
+            lock?.close()
+            lock = nil
+        }
+        try commit()
+        try journal.sync()
+    }
+
+    // MARK: Compaction
+
+    private func compactIfDue() {
+        guard compactionTail == nil, entries > compactionMinimum else { return }
+        let live = memory.count + memory.allCursors.count
+        guard JournalSnapshot.isDue(entries: entries, live: live, minimum: compactionMinimum) else { return }
+        let snapshot = JournalSnapshot(of: memory)
+        let journalPath = self.journalPath
+        guard let eventLoop else {
+            finishCompaction(
+                Result { () throws(DurableStoreError) in try snapshot.write(journalPath: journalPath) },
+                snapshot: snapshot)
+            return
+        }
+        compactionTail = ([], 0)
+        let store = NIOLoopBound(self, eventLoop: eventLoop)
+        DispatchQueue.global(qos: .utility).async {
+            let result = Result { () throws(DurableStoreError) in try snapshot.write(journalPath: journalPath) }
+            eventLoop.execute { store.value.finishCompaction(result, snapshot: snapshot) }
+        }
+    }
+
+    private func finishCompaction(_ result: Result<JournalFile, DurableStoreError>, snapshot: JournalSnapshot) {
+        let tail = compactionTail ?? ([], 0)
+        compactionTail = nil
+        guard !closed else {
+            if case .success(let file) = result {
+                file.close()
+                JournalFile.remove(file.path)
+            }
+            return
+        }
+        do {
+            let written = try result.get()
+            do {
+                if !tail.bytes.isEmpty { try written.write(tail.bytes) }
+                let installed = try JournalSnapshot.install(written, journalPath: journalPath, directory: directory)
+                // The syncer lets go of the old descriptor (synced) before it is closed.
+                _ = syncer?.replaceDescriptor(with: installed.descriptor)
+                journal.close()
+                journal = installed
+                journalLength = try installed.length()
+                entries = snapshot.entries + tail.entries
+                compactionMinimum = compactionMinimumEntries
+                logger.info("compacted journal \(journalPath) to \(entries) entries")
+            } catch {
+                written.close()
+                JournalFile.remove(written.path)
+                throw error
+            }
+        } catch {
+            // Try again once the journal has grown as much again; appends went on to the old journal.
+            compactionMinimum = entries * 2
+            logger.warning("compacting journal \(journalPath) failed: \(error); will retry later")
+        }
     }
 }

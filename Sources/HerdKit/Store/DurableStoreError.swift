@@ -12,9 +12,7 @@ public enum DurableStoreError: Error, CustomStringConvertible, Equatable {
     case io(path: String, operation: String, errno: Int32)
     /// Another process (or another store in this one) has the directory open.
     case inUse(directory: String)
-    /// ``DurableStore/run()`` was called while the store was running or after it stopped.
-    case alreadyRunning(directory: String)
-    /// The store's writer stopped (the service shut down or a write failed) before `sequence` was written.
+    /// The store was closed; it takes no more changes.
     case stopped(directory: String, sequence: UInt64)
 
     public var description: String {
@@ -27,10 +25,8 @@ public enum DurableStoreError: Error, CustomStringConvertible, Equatable {
             return "\(operation) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .inUse(let directory):
             return "store directory \(directory) is in use by another server (its lock file is held)"
-        case .alreadyRunning(let directory):
-            return "the durable store in \(directory) was already run; a store runs once"
         case .stopped(let directory, let sequence):
-            return "the durable store in \(directory) stopped before change \(sequence) was written"
+            return "the durable store in \(directory) is closed (its last change was \(sequence))"
         }
     }
 }

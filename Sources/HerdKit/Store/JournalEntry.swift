@@ -19,21 +19,23 @@ enum JournalEntry: Equatable {
     static let version = 1
     static let magic = "herd-journal"
 
-    /// Appends a record entry to `out` without building the text through strings: the journal writer encodes
-    /// every stored update, so this is on the herd's busiest path after the pipeline itself.
-    static func appendRecord(sequence: UInt64, origin: String?, line: [UInt8], to out: inout [UInt8]) {
+    /// Appends a record entry to `out` without building the text through strings: every server journals
+    /// every update it stores, so this is on the herd's busiest path after the pipeline itself.
+    ///
+    /// - Parameter origin: the origin's name as the journal writes it (escaped; `-` for a local client).
+    static func appendRecord(sequence: UInt64, origin: [UInt8], line: [UInt8], to out: inout [UInt8]) {
         let start = out.count
-        out.append(contentsOf: [UInt8](repeating: ASCII.zero, count: 8))
+        for _ in 0..<8 { out.append(ASCII.zero) }
         out.append(ASCII.space)
         let payloadStart = out.count
         out.append(UInt8(ascii: "R"))
         out.append(ASCII.space)
         appendDecimal(sequence, to: &out)
         out.append(ASCII.space)
-        if let origin { out.append(contentsOf: escape(origin).utf8) } else { out.append(ASCII.minus) }
+        out.append(contentsOf: origin)
         out.append(ASCII.space)
         out.append(contentsOf: line)
-        var crc = CRC32.checksum(out[payloadStart...])
+        var crc = out.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) }
         for index in stride(from: start + 7, through: start, by: -1) {
             out[index] = hexDigits[Int(crc & 0xF)]
             crc >>= 4
@@ -41,16 +43,22 @@ enum JournalEntry: Equatable {
         out.append(ASCII.lineFeed)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    static func appendRecord(sequence: UInt64, origin: String?, line: [UInt8], to out: inout [UInt8]) {
+        appendRecord(
+            sequence: sequence, origin: origin.map { Array(escape($0).utf8) } ?? [ASCII.minus], line: line, to: &out)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var digits: [UInt8] = []
+        var divisor: UInt64 = 1
+        while divisor <= value / 10 { divisor *= 10 }
         var rest = value
-        repeat {
-            digits.append(ASCII.zero + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        out.append(contentsOf: digits.reversed())
+        while divisor > 0 {
+            out.append(ASCII.zero + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// The entry as one journal line, LF included.

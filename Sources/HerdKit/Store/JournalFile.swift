@@ -29,6 +29,20 @@ struct JournalFile: Sendable {
         }
     }
 
+    /// The file's length now (its end, as appends see it).
+    func length() throws(DurableStoreError) -> Int {
+        let end = lseek(descriptor, 0, SEEK_END)
+        guard end >= 0 else { throw DurableStoreError.io(path: path, operation: "seek", errno: errno) }
+        return Int(end)
+    }
+
+    /// Cuts the file back to `length`: a failed write must not leave half an entry for the next one to follow.
+    func truncate(to length: Int) throws(DurableStoreError) {
+        guard ftruncate(descriptor, off_t(length)) == 0 else {
+            throw DurableStoreError.io(path: path, operation: "truncate", errno: errno)
+        }
+    }
+
     func sync() throws(DurableStoreError) {
         guard fsync(descriptor) == 0 else { throw DurableStoreError.io(path: path, operation: "fsync", errno: errno) }
     }

@@ -1,16 +1,25 @@
-/// Keeps the newest location per client. Synchronous so the hot path never suspends for it; a durable
-/// store writes behind in batches, and ``waitUntilDurable(_:)`` is awaited once per batch of lines.
+/// Keeps the newest location per client.
+///
+/// A store belongs to one server and is used only on that server's event loop, so nothing in it locks or
+/// waits: reads and writes are synchronous, and ``commit()`` makes everything stored so far durable with
+/// one write, once per event-loop pass, before the pass's replies and floods go out (as Redis appends its
+/// AOF buffer before it writes replies).
 ///
 /// Every stored update gets the next number of the store's *sequence*, so a peer link can send "every
 /// record changed since n" (anti-entropy, Docs/anti-entropy.md) instead of the whole table.
-public protocol LocationStore: Sendable {
+public protocol LocationStore: AnyObject {
     /// The stored AT line for a client, if any.
     func record(for client: ClientID) -> ATLine?
-    /// The stored client time for a client: all dedupe needs, and cheaper than the whole record.
-    func storedTime(for client: ClientID) -> ClientTime?
-    /// Stores `line` if its client time is newer than the stored one, remembering the neighbour it came
-    /// from (nil for a client of this server). Returns the sequence number it got, or nil if not newer.
-    /// Check and write are one atomic step, so concurrent reports for one client keep the newest.
+    /// Whether `line` would replace what is stored for its client (see ``store(_:from:)``).
+    func supersedes(_ line: ATLine, from origin: String?) -> Bool
+    /// Whether the record stored for the client of `line` (an AT line, stripped) is exactly these bytes: a
+    /// neighbour's update that came round the other side of a cycle, dropped before it is even parsed.
+    func holds(exactly line: UnsafeRawBufferPointer) -> Bool
+    /// Stores `line` if it supersedes the stored record, remembering the neighbour it came from (nil for a
+    /// client of this server). Returns the sequence number it got, or nil if it was not kept.
+    ///
+    /// A client's report must have a newer client time; an AT line from a peer with the same client time
+    /// wins when its bytes are greater, so every server keeps the same one of two equal-time reports.
     func store(_ line: ATLine, from origin: String?) -> UInt64?
     /// How many clients are held.
     var count: Int { get }
@@ -22,8 +31,14 @@ public protocol LocationStore: Sendable {
     /// The current records whose sequence number is above `sequence`, lowest first, at most `limit` of
     /// them. A record updated twice appears once, under its newer number.
     func changes(after sequence: UInt64, limit: Int) -> [StoreChange]
-    /// Returns once every update up to `sequence` would survive the process being killed.
-    func waitUntilDurable(_ sequence: UInt64) async throws
+
+    /// Writes every change made since the last commit, with one write. When it throws, the changes stay
+    /// pending and the next commit tries them again; nothing about them may be told to anyone meanwhile.
+    func commit() throws
+    /// Whether ``commit()`` has anything to write.
+    var hasUncommittedChanges: Bool { get }
+    /// Commits, makes it all survive a machine crash, and releases the store's files. Nothing is stored after.
+    func close() throws
 
     /// What a neighbour has acknowledged of this store's sequence, so a re-opened link resumes there.
     func cursor(for neighbour: String) -> PeerCursor?
@@ -60,6 +75,15 @@ public struct PeerCursor: Sendable, Hashable {
 }
 
 extension LocationStore {
+    public func holds(exactly line: UnsafeRawBufferPointer) -> Bool {
+        var fields = FieldCursor(line)
+        guard fields.next() != nil, fields.next() != nil, fields.next() != nil, let id = fields.next(),
+            let stored = record(for: ClientID(line[id]))
+        else { return false }
+        return stored.bytes.elementsEqual(line)
+    }
+
+    /// The stored client time for a client.
     public func storedTime(for client: ClientID) -> ClientTime? {
         record(for: client)?.time
     }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A host and port that a transport listens on or dials.
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -28,4 +30,17 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension Endpoint {
+    /// The endpoint of a socket address, for a bound listener or a log line.
+    public init?(_ address: SocketAddress) {
+        guard let ip = address.ipAddress, let port = address.port else { return nil }
+        self.init(host: ip, port: port)
+    }
+
+    /// `HOST:PORT` for an IP address, else NIO's own text (a Unix socket path).
+    static func describe(_ address: SocketAddress) -> String {
+        Endpoint(address)?.description ?? "\(address)"
+    }
 }

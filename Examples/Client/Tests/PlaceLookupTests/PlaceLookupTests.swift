@@ -1,12 +1,9 @@
 import Foundation
-import HerdCLI
 import HerdKit
+import HerdTesting
 import PlaceLookup
 import Testing
 import Transports
-
-/// The servers' receive time, fixed so the skew in AT lines is known: 1621464828.223372036.
-let receivedAt = WallTime(seconds: 1_621_464_828, nanoseconds: 223_372_036)
 
 @Suite("Looking up places through a running herd")
 struct PlaceLookupTests {
@@ -21,47 +18,70 @@ struct PlaceLookupTests {
         """
     static let time = ClientTime(isNegative: false, seconds: 1_621_464_827, nanoseconds: 959_498_503)
 
-    @Test("a report, then the nearest places by name, nearest first, at most the bound")
+    @Test("a report to one server, then the nearest places from its neighbour, nearest first, at most the bound")
     func lookup() async throws {
-        let answer = try await withLookup { lookup in
-            try await lookup.run(
+        try await withLookup { lookup in
+            let answer = try await lookup.run(
                 client: "kiwi", latitude: 34.068930, longitude: -118.445127, time: Self.time, radiusKilometres: 1,
                 bound: 2)
+            // The AT line is the one Alford made, as Bolden tells it.
+            try Wire.expectATReply(answer.atLine + "\n", server: "Alford", client: "kiwi")
+            #expect(answer.status == "OK")
+            #expect(answer.names == ["Near", "Middle"])
         }
-        #expect(
-            answer
-                == PlaceLookup.Answer(
-                    atLine: "AT Alford +0.263873533 kiwi +34.068930-118.445127 1621464827.959498503", status: "OK",
-                    names: ["Near", "Middle"]))
     }
 
     @Test("a report the server refuses is an error that quotes the server's reply")
     func refused() async throws {
-        await #expect(throws: PlaceLookup.Failure.refused("? IAMAT kiwi +91.000000+0.000000 1621464827.959498503\n")) {
-            try await withLookup { lookup in
+        try await withLookup { lookup in
+            await #expect(
+                throws: PlaceLookup.Failure.refused("? IAMAT kiwi +91.000000+0.000000 1621464827.959498503\n")
+            ) {
                 try await lookup.run(
                     client: "kiwi", latitude: 91, longitude: 0, time: Self.time, radiusKilometres: 1, bound: 1)
             }
         }
     }
 
-    /// Runs a one-server herd (Alford, on a free port, with the places above) while `body` uses a lookup
-    /// that reports to and asks that server.
-    func withLookup<Result: Sendable>(_ body: (PlaceLookup) async throws -> Result) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herd-example-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try Self.places.write(toFile: directory + "/places.json", atomically: true, encoding: .utf8)
+    @Test("a trail of reports over one open connection: each answered in turn, the herd keeps the last")
+    func trail() async throws {
+        let trail = [(34.068930, 827), (34.069830, 837), (34.071630, 847)].map { latitude, seconds in
+            PlaceLookup.Position(
+                latitude: latitude, longitude: -118.445127,
+                time: ClientTime(isNegative: false, seconds: 1_621_464_000 + UInt64(seconds), nanoseconds: 0))
+        }
+        try await withLookup { lookup in
+            let atLines = try await lookup.reportTrail(client: "kiwi", trail)
+            #expect(atLines.count == trail.count)
+            for (atLine, position) in zip(atLines, trail) {
+                try Wire.expectATReply(
+                    atLine + "\n", server: "Alford", client: "kiwi",
+                    location: HerdClient.iso6709(latitude: position.latitude, longitude: position.longitude),
+                    time: "\(position.time)")
+            }
+            let reply = try await lookup.askAt.places(near: "kiwi", radiusKilometres: 1, bound: 1)
+            #expect(reply.hasPrefix((atLines.last ?? "") + "\n"), "reply: \(reply.prefix(200))")
+        }
+    }
+
+    /// Runs a herd of two linked servers, Alford and Bolden, whose fixture provider has the places above,
+    /// while `body` uses a lookup that reports to Alford and asks Bolden.
+    func withLookup(_ body: (PlaceLookup) async throws -> Void) async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("places-\(UUID()).json").path
+        try Self.places.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let yaml = """
-            servers: [{name: Alford, client_port: 0, peer_port: 0}]
-            provider: {name: fixture, options: {file: places.json}}
-            log_dir: logs
+            servers:
+              - {name: Alford, client_port: 0, peer_port: 0}
+              - {name: Bolden, client_port: 0, peer_port: 0}
+            links: [[Alford, Bolden]]
+            peer_links: {redial_initial_ms: 20, redial_max_ms: 200}
+            provider: {name: fixture, options: {file: \(file)}}
             """
-        let config = try ConfigLoader.parse(yaml: yaml, source: "herd.yaml", baseDirectory: directory)
-        let server = try HerdServer(name: "Alford", config: config, registry: .standard, clock: FixedClock(receivedAt))
-        return try await withRunningServers([server]) { endpoints in
-            let alford = HerdClient(endpoint: try #require(endpoints["Alford"]).clients)
-            return try await body(PlaceLookup(reportTo: alford, askAt: alford))
+        try await withTestHerd(yaml: yaml) { herd in
+            let alford = HerdClient(endpoint: try await herd.endpoints("Alford").clients)
+            let bolden = HerdClient(endpoint: try await herd.endpoints("Bolden").clients)
+            try await body(PlaceLookup(reportTo: alford, askAt: bolden))
         }
     }
 }

@@ -11,7 +11,8 @@ import Providers
 ///     Royce Hall,34.072830,-118.442140,"10745 Dickson Plaza, Los Angeles",tourist_attraction;point_of_interest
 ///
 /// Each place becomes a Nearby Search result object (`geometry.location`, `name`, `place_id`, `vicinity`,
-/// `types`), and a query gets the places within the radius, nearest first, at most the bound.
+/// `types`), and a query gets the places within the radius, nearest first, at most the bound. The file is read
+/// once, when the server is built, so a bad file stops the server from starting rather than failing queries.
 public struct CSVPlaceProvider: PlaceProvider {
     /// One row of the file, ready to be sent.
     struct Place: Sendable {
@@ -79,7 +80,22 @@ public struct CSVPlaceProvider: PlaceProvider {
         self.places = places
     }
 
+    /// The places are in memory, so every answer is at hand: the respond stage asks this first and, given an
+    /// answer, replies to WHATSAT right there on the server's event loop, with no task, no suspension and no
+    /// hop between threads. A provider that must wait (a web service) returns nil here, or only answers
+    /// what it has cached, and does the waiting in ``nearbyPlaces(_:)``.
+    public func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? {
+        places(near: query)
+    }
+
+    /// What the server asks when ``immediatePlaces(_:)`` has no answer; for this provider that never
+    /// happens, but the protocol requires it, and callers outside the server (tools, tests) may use it.
     public func nearbyPlaces(_ query: PlaceQuery) async throws -> PlacesResponse {
+        places(near: query)
+    }
+
+    /// The places within the radius, nearest first, at most the bound.
+    func places(near query: PlaceQuery) -> PlacesResponse {
         var found: [(distance: Double, place: Place)] = []
         for place in places {
             let distance = GreatCircle.distanceMetres(

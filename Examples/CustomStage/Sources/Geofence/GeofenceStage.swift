@@ -7,6 +7,10 @@ import HerdKit
 /// client's stored location, the one before this report):
 ///
 ///     pipeline: [parse, {name: geofence, options: {areas: [...]}}, dedupe, store, flood, respond]
+///
+/// It never waits, so it is written in the synchronous form every stage starts with: it runs on the server's
+/// event loop, reads the store directly (no locks: the store lives on that loop too) and either passes the
+/// line on with `next(envelope)` or ends the chain with `.reply(...)`.
 public struct GeofenceStage: MessageHandler {
     public var areas: [GeofenceArea]
     /// Answer reports from outside every area with `? ...` instead of storing and flooding them.
@@ -17,17 +21,15 @@ public struct GeofenceStage: MessageHandler {
         self.rejectOutside = rejectOutside
     }
 
-    public func handle(
-        _ envelope: Envelope, context: HandlerContext, next: (Envelope, HandlerContext) async throws -> Reply?
-    ) async throws -> Reply? {
+    public func handle(_ envelope: consuming Envelope, context: HandlerContext, next: Next) -> Response {
         // Only client reports: peer updates were already fenced by the server that took them.
         guard case .client = envelope.origin, case .iamat(let report)? = envelope.message else {
-            return try await next(envelope, context)
+            return next(envelope)
         }
         let inside = areas.filter { $0.contains(report.coordinates) }
         if inside.isEmpty && rejectOutside {
             context.logger.notice("geofence: \(report.clientID) reported outside every area; refused")
-            return .invalid(envelope.line)
+            return .reply(.invalid(envelope.line.readableBytesView))
         }
         let previous = context.store.record(for: report.clientID)
         // A stale report (not newer than the stored one) moves nobody.
@@ -36,7 +38,7 @@ public struct GeofenceStage: MessageHandler {
                 context.logger.notice("geofence: \(report.clientID) entered \(area.name)")
             }
         }
-        return try await next(envelope, context)
+        return next(envelope)
     }
 }
 

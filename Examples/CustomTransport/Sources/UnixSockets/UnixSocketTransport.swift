@@ -9,16 +9,25 @@ import Transports
 ///
 /// Config endpoints are still `host` and a port; they only name the socket file, which is
 /// `<directory>/<host>-<port>.sock` (``socketPath(for:)``), so a server's neighbours find it the same way.
-/// Line framing, limits and shutdown are herd's own (`NIOLineConnection`, `NIOLineListener`): only the
-/// bootstrap differs from TCP.
+///
+/// A transport only opens connections: it binds and dials, then hands each connection, once it is ready for
+/// lines, to the ``ConnectionSetup`` the server gave it. Line framing, limits, replies and shutdown are the
+/// server's own handlers, which it adds in `setup.ready`, so only the bootstrap differs from TCP. Every
+/// connection lives on the event loop the server asks for: that is the loop its lines are handled on.
+///
+/// Another transport can decorate this one, as TLS decorates TCP; the secured connections are then still
+/// Unix socket connections underneath:
+///
+///     let unix = UnixSocketTransport(directory: "/run/herd")
+///     let secured = try TLSTransport(configuration: configuration, base: unix)
 public struct UnixSocketTransport: Transport {
     /// Where the socket files live.
     public let directory: String
-    let group: any EventLoopGroup
+    public let eventLoopGroup: any EventLoopGroup
 
     public init(directory: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.directory = directory
-        self.group = group
+        self.eventLoopGroup = group
     }
 
     /// The socket file that stands for `endpoint`.
@@ -26,40 +35,49 @@ public struct UnixSocketTransport: Transport {
         (directory as NSString).appendingPathComponent("\(endpoint.host)-\(endpoint.port).sock")
     }
 
-    public func listen(on endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Listener {
+    public func listen(on endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup)
+        -> EventLoopFuture<any Channel>
+    {
         guard endpoint.port != 0 else {
-            throw UnixSocketError(
-                "\(endpoint): port 0 cannot pick a free socket; give the server a port number (it only names the "
-                    + "socket file)")
+            return eventLoop.makeFailedFuture(
+                UnixSocketError(
+                    "\(endpoint): port 0 cannot pick a free socket; give the server a port number (it only names "
+                        + "the socket file)"))
         }
-        let path = socketPath(for: endpoint)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw UnixSocketError("cannot create the socket directory \(directory): \(error.localizedDescription)")
+            return eventLoop.makeFailedFuture(
+                UnixSocketError("cannot create the socket directory \(directory): \(error.localizedDescription)"))
         }
-        let accepted = AcceptedChannels()
-        let channel = try await ServerBootstrap(group: group)
+        // Accepted connections stay on `eventLoop`, with the server that owns them.
+        return ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             .serverChannelOption(.backlog, value: 256)
+            // A last line followed by a half-close must still be answered.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // A socket file left by a server that stopped is replaced, as SO_REUSEADDR does for TCP ports.
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
-                // Tracked until handed over, so a connection accepted while the server stops is closed properly.
-                child.eventLoop.makeCompletedFuture {
-                    accepted.track(try NIOLineConnection.makeLineChannel(child, limits: limits))
-                }
+            .childChannelInitializer { channel in
+                // Counts the connection against the server's caps (or closes it), then adds its handlers.
+                channel.eventLoop.makeCompletedFuture { try TCPTransport.hand(channel, to: setup) }
             }
-        return NIOLineListener(channel: channel, localEndpoint: endpoint, accepted: accepted)
+            // A socket file left by a server that stopped is replaced, as SO_REUSEADDR does for TCP ports.
+            .bind(unixDomainSocketPath: socketPath(for: endpoint), cleanupExistingSocketFile: true)
+            .map { $0 as any Channel }
     }
 
-    public func dial(_ endpoint: Endpoint, limits: ConnectionLimits) async throws -> any Connection {
-        let channel = try await ClientBootstrap(group: group)
+    public func dial(_ endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup) -> EventLoopFuture<Void> {
+        let path = socketPath(for: endpoint)
+        return ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(5))
             .channelOption(.allowRemoteHalfClosure, value: true)
-            .connect(unixDomainSocketPath: socketPath(for: endpoint)) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOLineConnection.makeLineChannel(channel, limits: limits) }
+            .connect(unixDomainSocketPath: path)
+            .flatMapThrowing { channel in
+                do {
+                    try setup.ready(channel, ConnectionPeer(remoteDescription: path))
+                } catch {
+                    channel.close(promise: nil)
+                    throw error
+                }
             }
-        return NIOLineConnection(channel: channel)
     }
 }
 

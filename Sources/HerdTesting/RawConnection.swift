@@ -12,18 +12,18 @@ import Synchronization
 /// A blocking TCP connection that stays open between requests, for tests that hold connections, read line by
 /// line, or stop reading on purpose. Uses none of the project's code. Call from a thread of its own (see
 /// ``onThread(_:)``), never on the cooperative pool.
-final class RawConnection: @unchecked Sendable {
+public final class RawConnection: @unchecked Sendable {
     // @unchecked: the descriptor is used by one thread at a time, as each test's steps run in turn.
-    let fd: Int32
+    public let fd: Int32
     private var buffered: [UInt8] = []
 
     /// Connects to `127.0.0.1:port` with a 10 s receive timeout.
-    convenience init(port: Int) throws {
+    public convenience init(port: Int) throws {
         self.init(descriptor: try RawClient.openConnections(port: port, count: 1)[0])
     }
 
     /// Adopts a connected (or accepted) socket, with a 10 s receive timeout.
-    init(descriptor fd: Int32) {
+    public init(descriptor fd: Int32) {
         self.fd = fd
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -31,8 +31,30 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Half-closes: the other side reads end of input after what was written.
+    public func finishWriting() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Every byte until the other side closes.
+    public func readToEnd() throws -> [UInt8] {
+        var received = buffered
+        buffered = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return received }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let reason = errno == EAGAIN ? "timed out" : String(cString: strerror(errno))
+                throw RawClient.Failure(description: "recv: \(reason)")
+            }
+            received.append(contentsOf: chunk[..<count])
+        }
+    }
+
     /// Writes all of `text`, blocking while the peer's window is full.
-    func write(_ text: String) throws {
+    public func write(_ text: String) throws {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Self.noSignal) }
@@ -45,15 +67,18 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// Writes as much of `bytes` as the socket takes without blocking; the count written (0 when full).
-    func writeWithoutBlocking(_ bytes: [UInt8]) throws -> Int {
+    public func writeWithoutBlocking(_ bytes: [UInt8]) throws -> Int {
         let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Self.noSignal | Int32(MSG_DONTWAIT)) }
         if count >= 0 { return count }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return 0 }
         throw RawClient.Failure(description: "send: \(String(cString: strerror(errno)))")
     }
 
+    /// Whether a complete line is already read and waiting.
+    public var hasBufferedLine: Bool { buffered.contains(UInt8(ascii: "\n")) }
+
     /// The next line without its LF; nil at end of input.
-    func readLine() throws -> String? {
+    public func readLine() throws -> String? {
         while true {
             if let end = buffered.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: buffered[..<end], as: UTF8.self)
@@ -73,7 +98,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// Runs blocking socket work on a thread of its own.
-    static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try work() }) }.start()
         }
@@ -85,40 +110,5 @@ final class RawConnection: @unchecked Sendable {
         #else
             Int32(MSG_NOSIGNAL)
         #endif
-    }
-}
-
-/// A stand-in neighbour that answers a peer link's hello with an epoch and then never reads again, like a
-/// server that hangs with its socket open.
-final class NeverReadingPeer: Sendable {
-    let port: Int
-    private let listener: Int32
-    private let accepted = Mutex<[RawConnection]>([])
-
-    init() throws {
-        (listener, port) = try RawClient.boundSocket()
-        guard listen(listener, 16) == 0 else {
-            throw RawClient.Failure(description: "listen: \(String(cString: strerror(errno)))")
-        }
-        Thread { [self] in
-            while true {
-                let fd = accept(listener, nil, nil)
-                if fd < 0 { return }
-                let connection = RawConnection(descriptor: fd)
-                self.accepted.withLock { $0.append(connection) }
-                guard (try? connection.readLine()) != nil else { continue }
-                try? connection.write("EPOCH 7\n")
-            }
-        }.start()
-    }
-
-    /// Connections taken so far.
-    var connectionCount: Int { accepted.withLock { $0.count } }
-
-    /// Closes the listener and every connection.
-    func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        accepted.withLock { $0 = [] }
     }
 }

@@ -12,18 +12,19 @@ import Foundation
 /// reads to end of input and returns exactly the bytes the server wrote.
 ///
 /// The blocking socket calls run on a thread of their own, never on the cooperative pool.
-enum RawClient {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum RawClient {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Sends `text` to `127.0.0.1:port` and returns every byte written back, decoded as UTF-8.
-    static func exchange(port: Int, _ text: String) async throws -> String {
+    public static func exchange(port: Int, _ text: String) async throws -> String {
         String(decoding: try await exchange(port: port, bytes: Array(text.utf8)), as: UTF8.self)
     }
 
     /// Sends `bytes` to `127.0.0.1:port`, half-closes, and returns every byte written back.
-    static func exchange(port: Int, bytes: [UInt8]) async throws -> [UInt8] {
+    public static func exchange(port: Int, bytes: [UInt8]) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try blockingExchange(port: port, bytes: bytes) })
@@ -34,7 +35,7 @@ enum RawClient {
 
     /// Connects to every port first, then on each connection in turn sends its bytes, half-closes and reads to
     /// end of input, with no delay between one reply and the next request (all on one thread).
-    static func exchangeInTurn(_ steps: [(port: Int, bytes: [UInt8])]) async throws -> [[UInt8]] {
+    public static func exchangeInTurn(_ steps: [(port: Int, bytes: [UInt8])]) async throws -> [[UInt8]] {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(
@@ -128,7 +129,7 @@ enum RawClient {
         #endif
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -136,23 +137,9 @@ enum RawClient {
         return address
     }
 
-    /// `count` distinct ports that were free a moment ago: bind each on loopback port 0 (all held open at
-    /// once, so no two are the same), read the ports, then close the sockets.
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { for fd in sockets { close(fd) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let (fd, port) = try boundSocket()
-            sockets.append(fd)
-            ports.append(port)
-        }
-        return ports
-    }
-
     /// A TCP socket bound to a free loopback port and not listening: connections to that port are refused
     /// for as long as the socket stays open. The caller closes it.
-    static func boundSocket() throws -> (fd: Int32, port: Int) {
+    public static func boundSocket() throws -> (fd: Int32, port: Int) {
         #if canImport(Darwin)
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
@@ -178,7 +165,7 @@ enum RawClient {
     }
 
     /// Opens `count` connections to `127.0.0.1:port` at once and returns them open; close them with `closeAll`.
-    static func openConnections(port: Int, count: Int) throws -> [Int32] {
+    public static func openConnections(port: Int, count: Int) throws -> [Int32] {
         var sockets: [Int32] = []
         for _ in 0..<count {
             #if canImport(Darwin)
@@ -204,7 +191,7 @@ enum RawClient {
         return sockets
     }
 
-    static func closeAll(_ sockets: [Int32]) {
+    public static func closeAll(_ sockets: [Int32]) {
         for fd in sockets { close(fd) }
     }
 }

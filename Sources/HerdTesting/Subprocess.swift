@@ -10,10 +10,10 @@ import Synchronization
 #endif
 
 /// Bytes a child process writes to one of its pipes, gathered by a reader thread until end of file.
-final class PipeOutput: Sendable {
+public final class PipeOutput: Sendable {
     private let state = Mutex<(bytes: [UInt8], finished: Bool)>(([], false))
 
-    init(reading handle: FileHandle) {
+    public init(reading handle: FileHandle) {
         let thread = Thread { [self] in
             while true {
                 let data = handle.availableData
@@ -25,8 +25,8 @@ final class PipeOutput: Sendable {
         thread.start()
     }
 
-    var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
-    var isFinished: Bool { state.withLock { $0.finished } }
+    public var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+    public var isFinished: Bool { state.withLock { $0.finished } }
 }
 
 /// The `herd` executable run as a child process, its output collected as it comes.
@@ -34,22 +34,24 @@ final class PipeOutput: Sendable {
 /// Where coreutils `timeout` exists the child runs under it with a hard lifetime limit, so a test process that
 /// dies before its `defer` runs cannot leave a herd behind holding ports; signals still go to `herd` itself,
 /// and `timeout` passes on its exit status (or dies of the same signal).
-final class Subprocess {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class Subprocess: @unchecked Sendable {
+    // @unchecked: `process` is Foundation's Process, which is thread-safe for the calls made here (run,
+    // isRunning, processIdentifier, termination status); the rest is immutable.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     private static let timeoutTool = "/usr/bin/timeout"
     /// Seconds after which a forgotten child is killed.
     private static let lifetimeLimit = 120
 
-    let process = Process()
-    let standardOutput: PipeOutput
-    let standardError: PipeOutput
-    let commandLine: String
+    public let process = Process()
+    public let standardOutput: PipeOutput
+    public let standardError: PipeOutput
+    public let commandLine: String
     private let wrapped: Bool
 
-    init(_ executable: URL, _ arguments: [String]) throws {
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
         wrapped = FileManager.default.isExecutableFile(atPath: Self.timeoutTool)
         if wrapped {
             process.executableURL = URL(fileURLWithPath: Self.timeoutTool)
@@ -65,6 +67,7 @@ final class Subprocess {
         process.standardInput = FileHandle.nullDevice
         // A crash still prints its fatal error; the backtracer would spend seconds symbolicating it.
         process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+            .merging(environment) { $1 }
         commandLine = ([executable.path] + arguments).joined(separator: " ")
         try process.run()
         standardOutput = PipeOutput(reading: out.fileHandleForReading)
@@ -72,7 +75,7 @@ final class Subprocess {
     }
 
     /// Runs `herd arguments...` to completion (at most `timeout`); returns its exit status and output.
-    static func runHerd(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> (
+    public static func runHerd(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
         let child = try Subprocess(try herdExecutable(), arguments)
@@ -103,7 +106,7 @@ final class Subprocess {
 
     /// Waits at most `timeout` for the process to exit and its pipes to reach end of file; nil if it is still
     /// running. A process killed by a signal reports 128 + the signal number.
-    func waitForExit(timeout: Duration) async -> Int32? {
+    public func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning || !standardOutput.isFinished || !standardError.isFinished {
             if ContinuousClock.now >= deadline { return nil }
@@ -113,7 +116,7 @@ final class Subprocess {
     }
 
     /// Waits at most `timeout` until standard output satisfies `condition`; returns whether it did.
-    func waitForOutput(timeout: Duration, until condition: (String) -> Bool) async -> Bool {
+    public func waitForOutput(timeout: Duration, until condition: (String) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !condition(standardOutput.text) {
             if ContinuousClock.now >= deadline || (!process.isRunning && standardOutput.isFinished) {
@@ -125,20 +128,29 @@ final class Subprocess {
     }
 
     /// Sends SIGTERM to `herd`.
-    func terminate() {
+    public func terminate() {
         if let pid = herdProcessID() { kill(pid, SIGTERM) }
     }
 
+    /// Sends `signal` to `herd` itself.
+    public func send(_ signal: Int32) {
+        if let pid = herdProcessID() { kill(pid, signal) }
+    }
+
     /// Kills `herd` (and its `timeout` wrapper) if it is still running: clean-up after a failure.
-    func forceKill() {
+    public func forceKill() {
         guard process.isRunning else { return }
         if let pid = herdProcessID() { kill(pid, SIGKILL) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
-    /// The built `herd` executable: next to the test bundle, else in this package's `.build-e2e/debug`.
-    static func herdExecutable() throws -> URL {
+    /// The built `herd` executable: `HERD_EXECUTABLE` when set (to test another build), else next to the
+    /// test bundle, else in this package's `.build/debug`.
+    public static func herdExecutable() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["HERD_EXECUTABLE"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
         var candidates: [URL] = []
         if let bundle = Bundle.main.executableURL {
             candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("herd"))
@@ -148,8 +160,7 @@ final class Subprocess {
         }
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build-e2e/debug/herd"))
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/herd"))
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
             throw Failure(description: "no herd executable in \(candidates.map(\.path))")
         }

@@ -1,0 +1,234 @@
+import NIOCore
+
+/// One client connection: frames its lines, runs each through the pipeline on the event loop, and writes
+/// its replies in order, each pass's replies in one write once the pass is committed.
+///
+/// Order is kept three ways: lines run one after another; a line whose reply comes later (a provider on the
+/// network) holds back the lines after it until it is answered; and a reply never overtakes the one before
+/// it. Output is bounded: when a client does not read and its unsent replies reach the limit, its later
+/// lines wait and the session stops reading from it until it reads.
+final class ClientSession: ChannelDuplexHandler, PassFlushing {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerCore
+    private let origin: Envelope.Origin
+    private let logPrefix: [UInt8]
+    private var framer: LineFramer
+    private var replies = HeldReplies()
+    private var context: ChannelHandlerContext?
+    /// A line's reply is on its way from outside the loop; later lines wait for it.
+    private var awaitingLater = false
+    /// NIO asked for a read while lines were waiting: it is passed on when they can run.
+    private var readHeldBack = false
+    private var inputEnded = false
+    /// The server is stopping: lines already read are answered, nothing more is read.
+    private var stopping = false
+    /// No more lines will be taken (an overlong line, end of input, stopping): close once replies are out.
+    private var closeWhenFlushed = false
+    private var flushRequested = false
+    private var waitingOnHold = false
+    private var closing = false
+    private let closePromise: EventLoopPromise<Void>
+    /// Last read or write, for the idle timeout.
+    private(set) var lastActivity: NIODeadline
+
+    init(server: ServerCore, origin: Envelope.Origin) {
+        self.server = server
+        self.origin = origin
+        self.logPrefix = TrafficLog.prefix(server: server.name, origin: origin)
+        self.framer = LineFramer(
+            maximumLineBytes: server.settings.maximumLineBytes, echoBytes: server.settings.overlongEchoBytes)
+        self.closePromise = server.eventLoop.makePromise(of: Void.self)
+        self.lastActivity = server.eventLoop.now
+    }
+
+    /// Completes once the connection has closed.
+    var closeFuture: EventLoopFuture<Void> { closePromise.futureResult }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        server.register(self)
+        context.channel.closeFuture.assumeIsolated().whenComplete { _ in self.closed() }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = server.eventLoop.now
+        framer.append(Self.unwrapInboundIn(data))
+        process()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        framer.compact()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputEnded = true
+            process()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { process() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        server.logger.debug("\(origin) closed: \(error)")
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if canTakeLines && !stopping {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    private func closed() {
+        closing = true
+        replies.removeAll()
+        server.unregister(self)
+        context = nil
+        closePromise.succeed()
+    }
+
+    // MARK: Lines
+
+    /// Whether the next line may run now: nothing outstanding from outside, output within its limit, the
+    /// journal writable.
+    private var canTakeLines: Bool {
+        guard !awaitingLater, !closing, !closeWhenFlushed, server.journalFailure == nil, let context else {
+            return false
+        }
+        return context.channel.isWritable && replies.byteCount < server.settings.maximumUnsentBytes
+    }
+
+    /// Runs every complete line that may run now.
+    private func process() {
+        let receivedAt = server.now()
+        var exhausted = false
+        while canTakeLines {
+            guard let framed = framer.next() ?? (inputEnded && !stopping ? framer.finish() : nil) else {
+                exhausted = true
+                break
+            }
+            switch framed {
+            case .line(let line):
+                server.traffic.input(line, prefix: logPrefix)
+                let response = server.runner.run(
+                    from: 0, Envelope(line: line, origin: origin, receivedAt: receivedAt))
+                switch response.storage {
+                case .now(let reply):
+                    if let reply { stage(reply) }
+                case .later(let future):
+                    awaitingLater = true
+                    future.assumeIsolated().whenComplete { result in
+                        self.awaitingLater = false
+                        switch result {
+                        case .success(let reply):
+                            if let reply { self.stage(reply) }
+                        case .failure(let error):
+                            self.server.logger.error("pipeline failed on a line from \(self.origin): \(error)")
+                            self.stage(.invalid(line.readableBytesView))
+                        }
+                        self.process()
+                    }
+                }
+            case .overlong(let prefix):
+                server.logger.notice(
+                    "\(origin) sent a line over \(server.settings.maximumLineBytes) bytes; closing")
+                stage(.invalid(prefix.readableBytesView))
+                closeWhenFlushed = true
+            }
+        }
+        if exhausted && !awaitingLater && (stopping || inputEnded) && !closeWhenFlushed {
+            closeWhenFlushed = true
+            requestFlush()
+        }
+        if readHeldBack && canTakeLines && !stopping, let context {
+            readHeldBack = false
+            context.read()
+        }
+    }
+
+    /// Queues a reply behind the earlier ones; it goes out after this pass is committed.
+    private func stage(_ reply: Reply) {
+        server.traffic.output(reply, prefix: logPrefix)
+        replies.append(reply, pass: server.pass, allocator: context?.channel.allocator ?? ByteBufferAllocator())
+        requestFlush()
+    }
+
+    private func requestFlush() {
+        guard !flushRequested else { return }
+        flushRequested = true
+        server.requestFlush(self)
+    }
+
+    // MARK: Replies
+
+    /// The pass is committed: writes what may go, in one write.
+    func flushPass() {
+        flushRequested = false
+        flush()
+    }
+
+    private func flush() {
+        guard let context, !closing else { return }
+        if let ready = replies.takeReady(committedPass: server.committedPass) {
+            lastActivity = server.eventLoop.now
+            if closeWhenFlushed && replies.isEmpty && !awaitingLater {
+                closeAfter(context.writeAndFlush(Self.wrapOutboundOut(ready)))
+                return
+            }
+            context.writeAndFlush(Self.wrapOutboundOut(ready), promise: nil)
+        } else if closeWhenFlushed && replies.isEmpty && !awaitingLater {
+            closeAfter(context.eventLoop.makeSucceededVoidFuture())
+            return
+        }
+        if !waitingOnHold, let hold = replies.blockingHold(committedPass: server.committedPass) {
+            waitingOnHold = true
+            hold.gate.whenOpen(at: hold.mark) {
+                self.waitingOnHold = false
+                self.flush()
+            }
+        }
+        // Output went down: lines that waited for it may run.
+        process()
+    }
+
+    private func closeAfter(_ written: EventLoopFuture<Void>) {
+        closing = true
+        written.assumeIsolated().whenComplete { _ in self.context?.close(promise: nil) }
+    }
+
+    // MARK: Server control
+
+    /// Lines may run again (the journal can be written again).
+    func resume() {
+        process()
+    }
+
+    /// Idle for longer than the limit.
+    func closeIdle() {
+        server.logger.info("\(origin) idle for \(server.settings.idleTimeout.map { "\($0)" } ?? "ever"); closing")
+        context?.close(promise: nil)
+    }
+
+    /// A graceful stop: take no more lines, answer those already read, then close.
+    func finish() {
+        stopping = true
+        process()
+    }
+
+    func closeNow() {
+        context?.close(promise: nil)
+    }
+}
