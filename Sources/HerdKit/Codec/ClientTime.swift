@@ -1,7 +1,8 @@
 /// A client's timestamp, POSIX seconds with an exact decimal fraction.
 ///
 /// Client times are compared exactly, never through a `Double`, so two reports a nanosecond apart (or
-/// closer) are still ordered correctly. Digits beyond the ninth fractional digit are kept for ordering.
+/// closer) are still ordered correctly. Digits beyond the ninth fractional digit are kept for ordering, up to
+/// ``maximumFractionDigits``.
 public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertible {
     // Declared largest first so a stored time packs into 24 bytes.
     /// Whole seconds of the magnitude.
@@ -15,6 +16,9 @@ public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// The largest accepted number of whole seconds; larger values are out of range.
     public static let maximumSeconds: UInt64 = 999_999_999_999_999_999
+    /// The most digits accepted after the dot: finer than any clock, and short enough that comparing two
+    /// times stays cheap (a fraction of kilobytes would be compared byte by byte on every update).
+    public static let maximumFractionDigits = 30
 
     public init(isNegative: Bool, seconds: UInt64, nanoseconds: UInt32, subnanoDigits: [UInt8] = []) {
         precondition(nanoseconds < 1_000_000_000)
@@ -62,7 +66,7 @@ public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertibl
             let fractionStart = index
             while index < count {
                 let byte = bytes[index]
-                guard ASCII.isDigit(byte) else { return nil }
+                guard ASCII.isDigit(byte), index - fractionStart < Self.maximumFractionDigits else { return nil }
                 if index - fractionStart < 9 {
                     nanoseconds = nanoseconds * 10 + UInt32(byte - ASCII.zero)
                 } else {
@@ -104,7 +108,7 @@ public struct ClientTime: Sendable, Hashable, Comparable, CustomStringConvertibl
             var fractionDigits = 0
             while index != bytes.endIndex {
                 let byte = bytes[index]
-                guard ASCII.isDigit(byte) else { return nil }
+                guard ASCII.isDigit(byte), fractionDigits < Self.maximumFractionDigits else { return nil }
                 if fractionDigits < 9 {
                     nanoseconds = nanoseconds * 10 + UInt32(byte - ASCII.zero)
                 } else {

@@ -106,7 +106,7 @@ private struct TopLevelReader {
         let limitOptions = try top.options("limits")
         try limitOptions.allowOnly([
             "max_line_bytes", "idle_timeout_seconds", "max_client_connections", "flood_timeout_ms",
-            "peer_batch_lines",
+            "peer_batch_lines", "line_timeout_seconds", "max_time_ahead_seconds", "max_client_id_bytes", "max_clients",
         ])
         limits.maximumLineBytes =
             try limitOptions.int("max_line_bytes", in: 256...(64 << 20)) ?? limits.maximumLineBytes
@@ -117,6 +117,13 @@ private struct TopLevelReader {
         limits.floodTimeoutMilliseconds =
             try limitOptions.int("flood_timeout_ms", in: 1...600_000) ?? limits.floodTimeoutMilliseconds
         limits.peerBatchLines = try limitOptions.int("peer_batch_lines", in: 1...1_000_000) ?? limits.peerBatchLines
+        limits.lineTimeoutSeconds =
+            try limitOptions.int("line_timeout_seconds", in: 0...86_400) ?? limits.lineTimeoutSeconds
+        limits.maximumTimeAheadSeconds =
+            try limitOptions.int("max_time_ahead_seconds", in: 0...31_536_000) ?? limits.maximumTimeAheadSeconds
+        limits.maximumClientIDBytes =
+            try limitOptions.int("max_client_id_bytes", in: 1...65_536) ?? limits.maximumClientIDBytes
+        limits.maximumClients = try limitOptions.int("max_clients", in: 1...1_000_000_000) ?? limits.maximumClients
 
         var redial = HerdConfig.Redial()
         let peerOptions = try top.options("peer_links")

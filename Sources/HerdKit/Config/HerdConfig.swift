@@ -50,6 +50,14 @@ public struct HerdConfig: Sendable {
         public var floodTimeoutMilliseconds = 1_000
         /// Most updates one write to a neighbour carries: the most a link buffers for a slow peer.
         public var peerBatchLines = 4_096
+        /// Longest a client may take to send a complete line (slowloris); 0 disables.
+        public var lineTimeoutSeconds = 10
+        /// How far ahead of the server's clock a client time may be; later times are refused.
+        public var maximumTimeAheadSeconds = 300
+        /// Longest client id accepted.
+        public var maximumClientIDBytes = 256
+        /// Most clients one server stores; a new client beyond it is refused.
+        public var maximumClients = 10_000_000
         public init() {}
     }
 

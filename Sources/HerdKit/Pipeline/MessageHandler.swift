@@ -24,11 +24,14 @@ public final class HandlerContext {
     public let logger: Logger
     /// The loop every line of this server is handled on; a suspending stage's reply comes back here.
     public let eventLoop: any EventLoop
+    /// The server's bounds on client times, ids and the number of clients.
+    public let rules: InputRules
 
     public init(
         serverName: String, store: any LocationStore, peers: any PeerFlooding, provider: any PlaceProvider,
-        logger: Logger, eventLoop: any EventLoop
+        logger: Logger, eventLoop: any EventLoop, rules: InputRules = InputRules()
     ) {
+        self.rules = rules
         self.serverName = serverName
         self.store = store
         self.peers = peers

@@ -58,7 +58,8 @@ final class ServerCore {
         self.logFile = logFile
         self.traffic = TrafficLog(file: logFile, enabled: trafficEnabled)
         self.context = HandlerContext(
-            serverName: name, store: store, peers: peers, provider: provider, logger: logger, eventLoop: eventLoop)
+            serverName: name, store: store, peers: peers, provider: provider, logger: logger, eventLoop: eventLoop,
+            rules: settings.rules)
         peers.requestPass = { [unowned self] in self.requestCommit() }
     }
 
@@ -228,11 +229,18 @@ final class ServerCore {
         logFile?.flush()
     }
 
+    /// Closes client connections idle for longer than the idle timeout, and those that owe the rest of a
+    /// line for longer than the line timeout.
     private func closeIdleConnections() {
-        guard let idle = settings.idleTimeout else { return }
-        let cutoff = eventLoop.now - idle.timeAmount
-        for session in clientSessions.values where session.lastActivity < cutoff {
-            session.closeIdle()
+        let now = eventLoop.now
+        let idleCutoff = settings.idleTimeout.map { now - $0.timeAmount }
+        let lineCutoff = settings.lineTimeout.map { now - $0.timeAmount }
+        for session in clientSessions.values {
+            if let idleCutoff, session.lastActivity < idleCutoff {
+                session.closeIdle()
+            } else if let lineCutoff, let since = session.partialLineSince, since < lineCutoff {
+                session.closeIncompleteLine()
+            }
         }
     }
 

@@ -10,6 +10,10 @@ struct ServerSettings: Sendable {
     /// Close a client connection after this long with no traffic either way; nil keeps it open.
     var idleTimeout: Duration? = .seconds(300)
     var maximumClientConnections = 10_000
+    /// Close a client connection whose partial line is not completed within this long; nil never does.
+    var lineTimeout: Duration? = .seconds(10)
+    /// Bounds on client times, ids and the number of clients, for the stages.
+    var rules = InputRules()
     /// Most bytes of replies one connection may have unsent before its later lines wait for it to read.
     var maximumUnsentBytes = 1 << 20
     /// Longest a client reply waits for a neighbour's acknowledgement.
@@ -29,6 +33,12 @@ struct ServerSettings: Sendable {
         maximumLineBytes = config.limits.maximumLineBytes
         idleTimeout = config.limits.idleTimeoutSeconds == 0 ? nil : .seconds(config.limits.idleTimeoutSeconds)
         maximumClientConnections = config.limits.maximumClientConnections
+        lineTimeout = config.limits.lineTimeoutSeconds == 0 ? nil : .seconds(config.limits.lineTimeoutSeconds)
+        rules = InputRules(
+            maximumTimeAhead: .seconds(config.limits.maximumTimeAheadSeconds),
+            maximumClientIDBytes: config.limits.maximumClientIDBytes,
+            maximumClients: config.limits.maximumClients,
+            herdMembers: Set(config.servers.map(\.name)))
         floodTimeout = .milliseconds(config.limits.floodTimeoutMilliseconds)
         peerBatchLines = config.limits.peerBatchLines
         redialInitial = .milliseconds(config.redial.initialMilliseconds)

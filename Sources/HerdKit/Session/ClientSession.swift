@@ -30,9 +30,15 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     private var flushRequested = false
     private var waitingOnHold = false
     private var closing = false
+    /// Output is shut; input is read and dropped until the client closes (see ``closeAfter(_:)``).
+    private var lingering = false
     private let closePromise: EventLoopPromise<Void>
     /// Last read or write, for the idle timeout.
     private(set) var lastActivity: NIODeadline
+    /// Since when the client owes the rest of a line (the bytes held are an incomplete line and nothing else
+    /// holds it back), for the line timeout; nil when no line is owed.
+    private(set) var partialLineSince: NIODeadline?
+    private var linesFramed = 0
 
     init(server: ServerCore, origin: Envelope.Origin) {
         self.server = server
@@ -56,9 +62,16 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if lingering { return }
         lastActivity = server.eventLoop.now
         framer.append(Self.unwrapInboundIn(data))
+        let framedBefore = linesFramed
         process()
+        if partialLineSince != nil && linesFramed != framedBefore {
+            // A line completed: the deadline starts again for the next one.
+            partialLineSince = nil
+            if framer.bufferedBytes > 0 && canTakeLines { partialLineSince = lastActivity }
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -67,6 +80,10 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, lingering {
+            context.close(promise: nil)
+            return
+        }
         if case ChannelEvent.inputClosed = event {
             inputEnded = true
             process()
@@ -85,7 +102,7 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     }
 
     func read(context: ChannelHandlerContext) {
-        if canTakeLines && !stopping {
+        if lingering || (canTakeLines && !stopping) {
             context.read()
         } else {
             readHeldBack = true
@@ -120,6 +137,7 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
                 exhausted = true
                 break
             }
+            linesFramed &+= 1
             switch framed {
             case .line(let line):
                 server.traffic.input(line, prefix: logPrefix)
@@ -148,6 +166,11 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
                 stage(.invalid(prefix.readableBytesView))
                 closeWhenFlushed = true
             }
+        }
+        if exhausted && framer.bufferedBytes > 0 && !inputEnded {
+            if partialLineSince == nil { partialLineSince = server.eventLoop.now }
+        } else {
+            partialLineSince = nil
         }
         if exhausted && !awaitingLater && (stopping || inputEnded) && !closeWhenFlushed {
             closeWhenFlushed = true
@@ -204,10 +227,33 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
         process()
     }
 
+    /// Closes once `written` is out. A client may still be sending (pipelined lines after an overlong one,
+    /// or lines a stop did not read): closing a socket with unread input makes the kernel reset the
+    /// connection, and a reset throws away replies the client has not read yet. So the output is shut first
+    /// (the client reads everything, then end of input), what still arrives is read and dropped, and the
+    /// socket closes when the client closes its side or after ``lingerTimeout``.
     private func closeAfter(_ written: EventLoopFuture<Void>) {
         closing = true
-        written.assumeIsolated().whenComplete { _ in self.context?.close(promise: nil) }
+        written.assumeIsolated().whenComplete { _ in
+            guard let context = self.context else { return }
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { result in
+                guard case .success = result, self.context != nil else {
+                    self.context?.close(promise: nil)
+                    return
+                }
+                self.lingering = true
+                context.read()
+                context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTimeout) {
+                    self.context?.close(promise: nil)
+                }
+            }
+        }
     }
+
+    /// Longest a closing connection keeps reading (and dropping) what the client still sends.
+    static let lingerTimeout = TimeAmount.seconds(2)
 
     // MARK: Server control
 
@@ -219,6 +265,14 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     /// Idle for longer than the limit.
     func closeIdle() {
         server.logger.info("\(origin) idle for \(server.settings.idleTimeout.map { "\($0)" } ?? "ever"); closing")
+        context?.close(promise: nil)
+    }
+
+    /// The client started a line and did not finish it within the limit (one byte now and then keeps the
+    /// idle timer going, so this is what stops a slowloris).
+    func closeIncompleteLine() {
+        let limit = server.settings.lineTimeout.map { "\($0)" } ?? "ever"
+        server.logger.notice("\(origin) sent no complete line within \(limit); closing")
         context?.close(promise: nil)
     }
 

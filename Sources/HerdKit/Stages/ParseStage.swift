@@ -19,12 +19,25 @@ public struct ParseStage: MessageHandler {
             return refuse(envelope, reason: error.reason, context: context)
         }
         guard let message else { return .none }
+        let rules = context.rules
         switch (message, envelope.origin) {
         case (.iamat(let report), .client):
+            if let reason = Self.check(report.clientID, report.time, rules: rules, now: envelope.receivedAt) {
+                return refuse(envelope, reason: reason, context: context)
+            }
             envelope.update = report.atLine(server: context.serverName, receivedAt: envelope.receivedAt)
-        case (.whatsat, .client):
-            break
+        case (.whatsat(let query), .client):
+            if query.clientID.bytes.count > rules.maximumClientIDBytes {
+                return refuse(envelope, reason: Self.longID(rules), context: context)
+            }
         case (.at(let line), .peer):
+            guard rules.isMember(line.serverBytes) else {
+                return refuse(
+                    envelope, reason: "its origin \(line.server) is not a server of this herd", context: context)
+            }
+            if let reason = Self.check(line.clientID, line.time, rules: rules, now: envelope.receivedAt) {
+                return refuse(envelope, reason: reason, context: context)
+            }
             envelope.update = line
         case (.at, .client):
             return refuse(envelope, reason: "AT is only accepted from peers", context: context)
@@ -33,6 +46,19 @@ public struct ParseStage: MessageHandler {
         }
         envelope.message = message
         return next(envelope)
+    }
+
+    /// Why an update of `client` at `time` is refused by this server's bounds, or nil.
+    private static func check(_ client: ClientID, _ time: ClientTime, rules: InputRules, now: WallTime) -> String? {
+        if client.bytes.count > rules.maximumClientIDBytes { return longID(rules) }
+        if rules.isTooFarAhead(time, of: now) {
+            return "client time \(time) is more than \(rules.maximumTimeAhead) ahead of this server's clock"
+        }
+        return nil
+    }
+
+    private static func longID(_ rules: InputRules) -> String {
+        "client id is longer than \(rules.maximumClientIDBytes) bytes"
     }
 
     /// The bytes without leading and trailing white space.
@@ -45,8 +71,13 @@ public struct ParseStage: MessageHandler {
     }
 
     private func refuse(_ envelope: Envelope, reason: String, context: HandlerContext) -> Response {
+        if case .peer = envelope.origin {
+            // A neighbour that sends what its own server should have refused is misbehaving: an operator
+            // wants to hear of it.
+            context.logger.warning("dropped a line from \(envelope.origin): \(reason)")
+            return .none
+        }
         context.logger.notice("invalid line from \(envelope.origin): \(reason)")
-        if case .peer = envelope.origin { return .none }
         return .reply(.invalid(envelope.line.readableBytesView))
     }
 }
