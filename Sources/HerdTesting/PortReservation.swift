@@ -20,28 +20,14 @@ public final class PortReservation: Sendable {
         var sockets: [Int32] = []
         var ports: [Int] = []
         for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw RawClient.Failure(description: "socket: \(String(cString: strerror(errno)))") }
-            var yes: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-            var address = RawClient.loopback(port: 0)
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let named = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-            guard bound == 0, named == 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
+            do {
+                let (fd, port) = try RawClient.boundSocket(reuseAddress: true)
+                sockets.append(fd)
+                ports.append(port)
+            } catch {
                 for open in sockets { close(open) }
-                throw RawClient.Failure(description: "bind: \(reason)")
+                throw error
             }
-            sockets.append(fd)
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
         }
         self.ports = ports
         self.sockets = sockets

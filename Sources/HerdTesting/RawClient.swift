@@ -57,12 +57,7 @@ public enum RawClient {
 
     /// A socket connected to `127.0.0.1:port`, with 10 s send and receive timeouts.
     private static func connected(port: Int) throws -> Int32 {
-        #if canImport(Darwin)
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #else
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #endif
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        let fd = try tcpSocket()
 
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         let timeoutSize = socklen_t(MemoryLayout<timeval>.size)
@@ -138,14 +133,14 @@ public enum RawClient {
     }
 
     /// A TCP socket bound to a free loopback port and not listening: connections to that port are refused
-    /// for as long as the socket stays open. The caller closes it.
-    public static func boundSocket() throws -> (fd: Int32, port: Int) {
-        #if canImport(Darwin)
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #else
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #endif
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+    /// for as long as the socket stays open. The caller closes it. With `reuseAddress`, a process that also
+    /// sets `SO_REUSEADDR` can bind the port beside it (see ``PortReservation``).
+    public static func boundSocket(reuseAddress: Bool = false) throws -> (fd: Int32, port: Int) {
+        let fd = try tcpSocket()
+        if reuseAddress {
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -164,16 +159,22 @@ public enum RawClient {
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
+    /// A new IPv4 TCP socket.
+    static func tcpSocket() throws -> Int32 {
+        #if canImport(Darwin)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #else
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
     /// Opens `count` connections to `127.0.0.1:port` at once and returns them open; close them with `closeAll`.
     public static func openConnections(port: Int, count: Int) throws -> [Int32] {
         var sockets: [Int32] = []
         for _ in 0..<count {
-            #if canImport(Darwin)
-                let fd = socket(AF_INET, SOCK_STREAM, 0)
-            #else
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #endif
-            guard fd >= 0 else { break }
+            guard let fd = try? tcpSocket() else { break }
             var address = loopback(port: port)
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -1,3 +1,4 @@
+import HerdTesting
 import Synchronization
 import Testing
 
@@ -122,7 +123,9 @@ struct CachingPlaceProviderTests {
                 group.addTask { try await cache.nearbyPlaces(Self.ucla) }
             }
             // Every caller has either started the upstream call or joined it before the call may finish.
-            try await waitFor { cache.statistics.misses + cache.statistics.coalesced == 10 }
+            try await eventually("10 lookups", timeout: .seconds(30), poll: .milliseconds(1)) {
+                cache.statistics.misses + cache.statistics.coalesced == 10
+            }
             gate.open()
             var answers: [PlacesResponse] = []
             for try await answer in group { answers.append(answer) }
@@ -153,7 +156,13 @@ struct CachingPlaceProviderTests {
                     }
                 }
             }
-            try? await waitFor { cache.statistics.misses + cache.statistics.coalesced == 3 }
+            do {
+                try await eventually("3 lookups", timeout: .seconds(30), poll: .milliseconds(1)) {
+                    cache.statistics.misses + cache.statistics.coalesced == 3
+                }
+            } catch {
+                Issue.record(error)
+            }
             gate.open()
             var failures: [PlaceProviderError?] = []
             for await failure in group { failures.append(failure) }
@@ -212,7 +221,9 @@ struct CachingPlaceProviderTests {
         let cache = CachingPlaceProvider(
             wrapping: upstream, ttl: .seconds(60), capacity: 100, clock: ManualTestClock())
         let pending = Task { try await cache.nearbyPlaces(Self.ucla) }
-        try await waitFor { cache.statistics.misses == 1 }
+        try await eventually("the first lookup", timeout: .seconds(30), poll: .milliseconds(1)) {
+            cache.statistics.misses == 1
+        }
         #expect(cache.immediatePlaces(Self.ucla) == nil, "in flight")
         gate.open()
         #expect(try await pending.value == Self.royce)
@@ -382,17 +393,5 @@ private final class ManualTestClock: Clock, Sendable {
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         while now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-    }
-}
-
-/// Polls `condition` until it holds; records an issue and throws after 30 seconds.
-private func waitFor(_ condition: @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within 30 s")
-            throw CancellationError()
-        }
-        try await Task.sleep(for: .milliseconds(1))
     }
 }

@@ -142,18 +142,6 @@ final class FakePlacesServer: Sendable {
         }
     }
 
-    /// Polls `condition` until it holds; records an issue and throws after 30 seconds.
-    static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 30 s")
-                throw CancellationError()
-            }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
-
     private final class RequestHandler: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart

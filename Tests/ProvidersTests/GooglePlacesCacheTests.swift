@@ -1,4 +1,5 @@
 import HerdKit
+import HerdTesting
 import Testing
 
 @testable import Providers
@@ -45,7 +46,9 @@ struct GooglePlacesCacheTests {
                     group.addTask { try await cache.nearbyPlaces(GoogleFixtures.ucla) }
                 }
                 // Google has the one request and every WHATSAT is waiting on it; only then may it answer.
-                try await FakePlacesServer.waitUntil {
+                try await eventually(
+                    "one request and 10 waiting lookups", timeout: .seconds(30), poll: .milliseconds(1)
+                ) {
                     server.requests.count == 1 && cache.statistics.misses + cache.statistics.coalesced == 10
                 }
                 server.releaseHeld()

@@ -25,6 +25,18 @@ final class EchoServer: Sendable {
         return EchoServer(endpoint: Endpoint(listener.localAddress!)!, listener: listener, peers: peers)
     }
 
+    /// Runs `body` with a server on `transport`, and stops the server after it, whether it throws or not.
+    static func with(_ transport: any Transport, _ body: (EchoServer) async throws -> Void) async throws {
+        let server = try await start(on: transport)
+        do {
+            try await body(server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
     private init(endpoint: Endpoint, listener: any Channel, peers: Recorded<ConnectionPeer>) {
         self.endpoint = endpoint
         self.listener = listener

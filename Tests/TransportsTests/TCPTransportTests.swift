@@ -7,14 +7,7 @@ import Transports
 @Suite("TCP transport")
 struct TCPTransportTests {
     private func withEchoServer(_ body: (EchoServer) async throws -> Void) async throws {
-        let server = try await EchoServer.start(on: TCPTransport())
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await EchoServer.with(TCPTransport(), body)
     }
 
     @Test func pipelinedLinesAreAnsweredInOrderAndTheLastUnterminatedLineCounts() async throws {

@@ -33,14 +33,7 @@ struct TLSTransportTests {
         _ configuration: TLSConfiguration, logger: Logger? = nil, _ body: (EchoServer) async throws -> Void
     ) async throws {
         let transport = try TLSTransport(configuration: configuration, logger: logger, endpointName: "clients")
-        let server = try await EchoServer.start(on: transport)
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await EchoServer.with(transport, body)
     }
 
     // MARK: Data
@@ -182,7 +175,7 @@ struct TLSTransportTests {
                             verifyPeer: true))
                 }
                 // TLSTransport will not present an expired certificate of its own; the OpenSSL CLI will.
-                _ = try await OpenSSLCLI.run(
+                _ = try await OpenSSLClient.run(
                     [
                         "s_client", "-connect", endpoint.description, "-CAfile", pki.caFile, "-cert", files.certificate,
                         "-key", files.key,
