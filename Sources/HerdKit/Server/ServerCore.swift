@@ -33,6 +33,7 @@ final class ServerCore {
     /// Set while the journal cannot be written: nothing is answered, flooded or acknowledged until it can.
     private(set) var journalFailure: (any Error)?
     private var journalRetry = Backoff(initial: .milliseconds(50), maximum: .seconds(5))
+    private var journalRetryScheduled = false
     private var clientSessions: [ObjectIdentifier: ClientSession] = [:]
     private var openClientConnections = 0
     /// Every connection accepted and not yet closed, handed over or still in a TLS handshake: a stop closes
@@ -113,8 +114,15 @@ final class ServerCore {
             )
         }
         journalFailure = error
+        // A pass that fails while a retry is already due (an acknowledgement arrived, say) waits for it: one
+        // retry at a time, so the backoff grows per retry, not per event.
+        guard !journalRetryScheduled else { return }
+        journalRetryScheduled = true
         let delay = journalRetry.nextDelay()
-        eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) { self.requestCommit() }
+        eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
+            self.journalRetryScheduled = false
+            self.requestCommit()
+        }
     }
 
     private func resumeSessions() {

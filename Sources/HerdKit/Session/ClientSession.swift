@@ -38,7 +38,6 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     /// Since when the client owes the rest of a line (the bytes held are an incomplete line and nothing else
     /// holds it back), for the line timeout; nil when no line is owed.
     private(set) var partialLineSince: NIODeadline?
-    private var linesFramed = 0
 
     init(server: ServerCore, origin: Envelope.Origin) {
         self.server = server
@@ -65,13 +64,7 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
         if lingering { return }
         lastActivity = server.eventLoop.now
         framer.append(Self.unwrapInboundIn(data))
-        let framedBefore = linesFramed
         process()
-        if partialLineSince != nil && linesFramed != framedBefore {
-            // A line completed: the deadline starts again for the next one.
-            partialLineSince = nil
-            if framer.bufferedBytes > 0 && canTakeLines { partialLineSince = lastActivity }
-        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -132,12 +125,13 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     private func process() {
         let receivedAt = server.now()
         var exhausted = false
+        var framedAny = false
         while canTakeLines {
             guard let framed = framer.next() ?? (inputEnded && !stopping ? framer.finish() : nil) else {
                 exhausted = true
                 break
             }
-            linesFramed &+= 1
+            framedAny = true
             switch framed {
             case .line(let line):
                 server.traffic.input(line, prefix: logPrefix)
@@ -168,7 +162,9 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
             }
         }
         if exhausted && framer.bufferedBytes > 0 && !inputEnded {
-            if partialLineSince == nil { partialLineSince = server.eventLoop.now }
+            // Only an incomplete line is left: the client owes its rest, counted from when the line before
+            // it completed (or from now, if this is the first that is owed).
+            if partialLineSince == nil || framedAny { partialLineSince = server.eventLoop.now }
         } else {
             partialLineSince = nil
         }
@@ -236,6 +232,11 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
         closing = true
         written.assumeIsolated().whenComplete { _ in
             guard let context = self.context else { return }
+            // Everything the client sent is read already: nothing is left to cause a reset.
+            if self.inputEnded {
+                context.close(promise: nil)
+                return
+            }
             let promise = context.eventLoop.makePromise(of: Void.self)
             context.close(mode: .output, promise: promise)
             promise.futureResult.assumeIsolated().whenComplete { result in
