@@ -26,6 +26,7 @@ let package = Package(
         .target(
             name: "HerdKit",
             dependencies: [
+                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import Foundation
+import HerdKit
 
 /// A herd run as `herd serve` child processes, one per server, from a config file whose ports are held
 /// for it (``PortReservation``) for the whole test, so a server killed and started again gets its ports
@@ -110,6 +111,19 @@ public actor ProcessHerd {
     }
 
     /// The log file of `name` (written out by the server every quarter second and when it stops).
+    /// The secret the servers make and share when the config names none (on loopback), once one started.
+    public nonisolated var machineSecretPath: String {
+        PeerAuthentication.machineSecretPath(dataDirectory: (directory as NSString).appendingPathComponent("data"))
+    }
+
+    /// The machine secret, once a server has made it.
+    public nonisolated func machineSecret() throws -> PeerSecret {
+        guard let secret = PeerSecret(text: try String(contentsOfFile: machineSecretPath, encoding: .utf8)) else {
+            throw HarnessError("no peer secret in \(machineSecretPath)")
+        }
+        return secret
+    }
+
     public nonisolated func logPath(_ name: String) -> String {
         (directory as NSString).appendingPathComponent("logs/\(name).log")
     }

@@ -76,6 +76,10 @@ public actor TestHerd {
         let path = (directory as NSString).appendingPathComponent("herd.yaml")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         var config = try ConfigLoader.load(path: path)
+        if case .machineSecret = config.peerAuthentication {
+            // One process: the herd's secret stays in it, and stand-ins are handed it.
+            config.peerAuthentication = .secret(PeerKeys(current: .random()))
+        }
         configure(&config)
         self.directory = directory
         self.config = config
@@ -111,6 +115,12 @@ public actor TestHerd {
         try yaml.write(toFile: probe, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: probe) }
         return try ConfigLoader.load(path: probe).servers.map(\.name)
+    }
+
+    /// The secret the herd's peer links prove, if they prove one.
+    public nonisolated var peerSecret: PeerSecret? {
+        if case .secret(let keys) = config.peerAuthentication { return keys.current }
+        return nil
     }
 
     /// Every server of the config, in config order.

@@ -15,12 +15,25 @@ public struct TCPTransport: Transport {
     public func listen(on endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup)
         -> EventLoopFuture<any Channel>
     {
-        ServerBootstrap(group: eventLoop, childGroup: eventLoop)
+        // The listener and its connections share `eventLoop`, so the reserve is only touched there.
+        let reserves = NIOLoopBoundBox.makeEmptyBox(valueType: DescriptorReserve.self, eventLoop: eventLoop)
+        return ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
+            // Out of descriptors, shed new connections with a spare one instead of spinning on accept.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let reserve = DescriptorReserve()
+                    try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(reserve: reserve))
+                    reserves.value = reserve
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try Self.hand(channel, to: setup) }
+                channel.eventLoop.makeCompletedFuture {
+                    if reserves.value?.shed(channel) == true { return }
+                    try Self.hand(channel, to: setup)
+                }
             }
             .bind(host: endpoint.host, port: endpoint.port)
             .map { $0 as any Channel }

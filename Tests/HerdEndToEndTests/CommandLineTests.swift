@@ -75,6 +75,7 @@ extension HerdEndToEndTests {
             var expected = """
                 \(config.path): OK
                 transport: clients tcp, peers tcp
+                peer authentication: shared secret made by the servers of this machine in \(config.directory)/data/peer.secret
                 provider: fixture
                 pipeline: parse -> dedupe -> store -> flood -> respond
                 log_dir: \(config.logDirectory)

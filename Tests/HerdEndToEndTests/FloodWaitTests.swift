@@ -27,8 +27,11 @@ extension HerdEndToEndTests {
                 extra: "limits: {flood_timeout_ms: 600000}\npeer_links: {redial_initial_ms: 20, redial_max_ms: 100}",
                 peerPorts: ["Parker": parker.port]
             ) { herd in
+                parker.authenticate(.init(name: "Parker") { try herd.machineSecret() })
                 try await herd.start("Hamilton")
-                try await eventually("Hamilton's link to the stand-in") { parker.hellos == ["HELLO Hamilton"] }
+                try await eventually("Hamilton's link to the stand-in") {
+                    parker.hellos.count == 1 && parker.hellos[0].hasPrefix("HELLO Hamilton ")
+                }
                 let port = herd.clientPorts["Hamilton"]!
                 let rounds = 40
                 let burst = 5_000

@@ -97,6 +97,8 @@ extension HerdEndToEndTests {
                 herd in
                 let stuck = try StandInPeer(behaviour: .stopReadingAfterHello)
                 defer { stuck.stop() }
+                let secret = herd.peerSecret!
+                stuck.authenticate(.init(name: "Parker") { secret })
                 herd.peerDirectory.record(Endpoint(host: "127.0.0.1", port: stuck.port), for: "Parker")
                 try await eventually("Alford to dial the stand-in for Parker") { stuck.connectionCount > 0 }
 

@@ -107,6 +107,7 @@ private struct TopLevelReader {
         try limitOptions.allowOnly([
             "max_line_bytes", "idle_timeout_seconds", "max_client_connections", "flood_timeout_ms",
             "peer_batch_lines", "line_timeout_seconds", "max_time_ahead_seconds", "max_client_id_bytes", "max_clients",
+            "peer_handshake_timeout_ms", "max_peer_connections",
         ])
         limits.maximumLineBytes =
             try limitOptions.int("max_line_bytes", in: 256...(64 << 20)) ?? limits.maximumLineBytes
@@ -124,10 +125,18 @@ private struct TopLevelReader {
         limits.maximumClientIDBytes =
             try limitOptions.int("max_client_id_bytes", in: 1...65_536) ?? limits.maximumClientIDBytes
         limits.maximumClients = try limitOptions.int("max_clients", in: 1...1_000_000_000) ?? limits.maximumClients
+        limits.peerHandshakeTimeoutMilliseconds =
+            try limitOptions.int("peer_handshake_timeout_ms", in: 1...600_000)
+            ?? limits.peerHandshakeTimeoutMilliseconds
+        limits.maximumPeerConnections =
+            try limitOptions.int("max_peer_connections", in: 1...1_000_000) ?? limits.maximumPeerConnections
 
         var redial = HerdConfig.Redial()
         let peerOptions = try top.options("peer_links")
-        try peerOptions.allowOnly(["redial_initial_ms", "redial_max_ms"])
+        try peerOptions.allowOnly([
+            "redial_initial_ms", "redial_max_ms", "authentication",
+            "secret_env", "secret_file", "previous_secret_env", "previous_secret_file",
+        ])
         redial.initialMilliseconds =
             try peerOptions.int("redial_initial_ms", in: 1...600_000) ?? redial.initialMilliseconds
         redial.maximumMilliseconds =
@@ -135,11 +144,15 @@ private struct TopLevelReader {
         if redial.maximumMilliseconds < redial.initialMilliseconds {
             throw peerOptions.error("redial_max_ms", "must not be less than redial_initial_ms")
         }
+        let peerAuthentication = try PeerAuthenticationReader(
+            options: peerOptions, servers: servers, links: links, peerTransport: peers.name
+        ).read()
 
         return HerdConfig(
             servers: servers, links: links, clientTransport: clients, peerTransport: peers, provider: provider,
             pipeline: pipeline, logDirectory: logDirectory, logLevel: logLevel, dataDirectory: dataDirectory,
-            storage: storage, limits: limits, redial: redial, source: file, baseDirectory: top.baseDirectory)
+            storage: storage, limits: limits, redial: redial, peerAuthentication: peerAuthentication, source: file,
+            baseDirectory: top.baseDirectory)
     }
 
     private func readServers() throws(ConfigError) -> [HerdConfig.Server] {

@@ -25,6 +25,8 @@ extension HerdConfig {
             pipeline: defaultPipeline.enumerated().map { component($1, "pipeline[\($0)].options") },
             logDirectory: logDirectory,
             dataDirectory: dataDirectory,
+            // One process runs the five: they share a secret of their own that never leaves it.
+            peerAuthentication: .secret(PeerKeys(current: .random())),
             source: source,
             baseDirectory: ""
         )

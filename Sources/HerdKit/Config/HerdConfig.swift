@@ -58,6 +58,11 @@ public struct HerdConfig: Sendable {
         public var maximumClientIDBytes = 256
         /// Most clients one server stores; a new client beyond it is refused.
         public var maximumClients = 10_000_000
+        /// How long a peer connection may take over its handshake (TLS, hello, proof), either way.
+        public var peerHandshakeTimeoutMilliseconds = 10_000
+        /// Peer connections accepted at once (TLS handshakes and hellos in progress included); a herd
+        /// needs one per neighbour.
+        public var maximumPeerConnections = 64
         public init() {}
     }
 
@@ -91,6 +96,8 @@ public struct HerdConfig: Sendable {
     public var storage: Storage
     public var limits: Limits
     public var redial: Redial
+    /// How neighbours prove who they are.
+    public var peerAuthentication: PeerAuthentication
     /// The file this was read from, for messages.
     public var source: String
     /// Relative paths in the file are taken from here.
@@ -100,7 +107,7 @@ public struct HerdConfig: Sendable {
         servers: [Server], links: [Link], clientTransport: Component, peerTransport: Component,
         provider: Component, pipeline: [Component], logDirectory: String, logLevel: Logger.Level = .info,
         dataDirectory: String, storage: Storage = Storage(), limits: Limits = Limits(), redial: Redial = Redial(),
-        source: String, baseDirectory: String
+        peerAuthentication: PeerAuthentication = .machineSecret, source: String, baseDirectory: String
     ) {
         self.servers = servers
         self.links = links
@@ -114,6 +121,7 @@ public struct HerdConfig: Sendable {
         self.storage = storage
         self.limits = limits
         self.redial = redial
+        self.peerAuthentication = peerAuthentication
         self.source = source
         self.baseDirectory = baseDirectory
     }

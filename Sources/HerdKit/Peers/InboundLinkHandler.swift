@@ -8,7 +8,7 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var link = InboundLink()
+    private var link: InboundLink
     private let server: ServerCore
     let peer: ConnectionPeer
     private var framer: LineFramer
@@ -23,6 +23,7 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
         self.server = server
         self.peer = peer
         self.framer = LineFramer(maximumLineBytes: server.settings.maximumLineBytes)
+        self.link = InboundLink(serverName: server.name, keys: server.settings.peerKeys)
     }
 
     var neighbour: String? { link.neighbour }
@@ -87,7 +88,7 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
                 return
             }
             guard let neighbour = link.neighbour else {
-                guard hello(line, context: context) else { return }
+                guard handshake(line, context: context) else { return }
                 continue
             }
             server.traffic.input(line, prefix: logPrefix)
@@ -116,26 +117,34 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
         }
     }
 
-    /// Checks the first line; false if the link was refused (and is closing).
-    private func hello(_ line: ByteBuffer, context: ChannelHandlerContext) -> Bool {
-        let outcome = link.receiveHello(PeerMessage.parse(line)) { name in
+    /// Takes a handshake line (the hello, or the proof); false if the link was refused (and is closing).
+    private func handshake(_ line: ByteBuffer, context: ChannelHandlerContext) -> Bool {
+        let outcome = link.receive(PeerMessage.parse(line), epoch: server.store.epoch) { name in
             server.peers.refusal(ofInbound: name, identity: peer.identity)
         }
         switch outcome {
-        case .accept(let neighbour):
+        case .challenge(let message):
+            send(message, context: context)
+            return true
+        case .accept(let neighbour, let reply):
             logPrefix = TrafficLog.prefix(server: server.name, origin: .peer(neighbour))
             server.peers.inboundLinked(neighbour, self)
+            server.peerHandshakeCompleted(context.channel)
             server.logger.info("peer link from \(neighbour) opened (\(peer.remoteDescription))")
-            let epoch = PeerMessage.epoch(server.store.epoch).line
-            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: epoch)), promise: nil)
+            send(reply, context: context)
             return true
         case .refuse(let reason):
-            let claimed = PeerMessage.parse(line).flatMap { if case .hello(let name) = $0 { name } else { nil } }
             server.logger.warning(
-                "peer link from \(peer.remoteDescription)\(claimed.map { " claiming \($0)" } ?? "") refused: \(reason)")
+                "peer link from \(peer.remoteDescription)\(link.claimed.map { " claiming \($0)" } ?? "") refused: \(reason)"
+            )
             context.close(promise: nil)
             return false
         }
+    }
+
+    private func send(_ message: PeerMessage, context: ChannelHandlerContext) {
+        context.writeAndFlush(
+            Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: message.line)), promise: nil)
     }
 
     private func requestFlush() {

@@ -9,9 +9,20 @@ import NIOCore
 /// the buffer to drain, and meanwhile the neighbour's `ACK` for it could come back; it matched nothing and
 /// was lost, and the replies waiting on it stalled until the flood timeout: the one-second p99.9.)
 struct OutboundLink {
+    /// Both sides' nonces of one handshake.
+    struct Nonces: Equatable {
+        var dialler: String
+        var listener: String
+    }
+
     enum Phase: Equatable {
-        /// The hello went out; the neighbour has not named its store yet.
-        case awaitingEpoch
+        /// Not yet said hello.
+        case idle
+        /// The hello went out with this nonce; a server with a peer secret waits for the challenge.
+        case awaitingChallenge(diallerNonce: String)
+        /// The hello (and any proof) went out; the neighbour has not named its store yet. With a secret,
+        /// the nonces its `EPOCH` proof must cover.
+        case awaitingEpoch(nonces: Nonces?)
         /// Sending the feed to a neighbour whose store has this epoch.
         case streaming(neighbourEpoch: UInt64)
         case closed
@@ -24,12 +35,18 @@ struct OutboundLink {
         case resume(neighbourEpoch: UInt64)
         /// The neighbour now holds the feed up to this number: keep its cursor, release held replies.
         case acknowledged(through: UInt64)
+        /// Send this line (the proof) and go on waiting.
+        case send(PeerMessage)
         /// A protocol error: close the link.
         case fail(String)
     }
 
     let neighbour: String
-    private(set) var phase = Phase.awaitingEpoch
+    /// This server's name, which the proofs are bound to.
+    let serverName: String
+    /// Nil when links are not authenticated by a secret (TLS certificates, or `authentication: none`).
+    let keys: PeerKeys?
+    private(set) var phase = Phase.idle
     /// The feed position written so far.
     private(set) var sent: UInt64 = 0
     /// The feed position the neighbour holds.
@@ -41,8 +58,28 @@ struct OutboundLink {
     /// the feed position it covers up to.
     private var inFlight = CircularBuffer<(lines: UInt64, through: UInt64)>()
 
-    init(neighbour: String) {
+    init(neighbour: String, serverName: String, keys: PeerKeys?) {
         self.neighbour = neighbour
+        self.serverName = serverName
+        self.keys = keys
+    }
+
+    /// Whether the link is still in its handshake (a deadline applies).
+    var isHandshaking: Bool {
+        switch phase {
+        case .idle, .awaitingChallenge, .awaitingEpoch: true
+        case .streaming, .closed: false
+        }
+    }
+
+    /// The first line to send; `nonce` is fresh for every connection.
+    mutating func hello(nonce: String = PeerProof.nonce()) -> PeerMessage {
+        guard keys != nil else {
+            phase = .awaitingEpoch(nonces: nil)
+            return .hello(server: serverName)
+        }
+        phase = .awaitingChallenge(diallerNonce: nonce)
+        return .hello(server: serverName, nonce: nonce)
     }
 
     var isStreaming: Bool {
@@ -58,10 +95,38 @@ struct OutboundLink {
     /// Handles one line from the neighbour (nil: not a control line).
     mutating func receive(_ message: PeerMessage?) -> Action {
         switch (phase, message) {
-        case (.awaitingEpoch, .epoch(let epoch)?):
+        case (.awaitingChallenge(let diallerNonce), .challenge(let listenerNonce)?):
+            guard let keys, PeerProof.isNonce(listenerNonce) else {
+                return .fail("\(neighbour)'s challenge is malformed")
+            }
+            phase = .awaitingEpoch(nonces: Nonces(dialler: diallerNonce, listener: listenerNonce))
+            let proofs = keys.all.map {
+                PeerProof.dialler(
+                    $0, dialler: serverName, listener: neighbour, diallerNonce: diallerNonce,
+                    listenerNonce: listenerNonce)
+            }
+            return .send(.proof(proofs))
+        case (.awaitingChallenge, .epoch?):
+            return .fail("\(neighbour) did not challenge the hello (no peer secret configured there?)")
+        case (.awaitingEpoch(nil), .challenge?):
+            return .fail("\(neighbour) asks for a peer secret, and this server has none configured")
+        case (.awaitingEpoch(let nonces), .epoch(let epoch, let proof)?):
+            if let nonces, let keys {
+                let proven =
+                    proof.map { proof in
+                        keys.all.contains { secret in
+                            PeerProof.same(
+                                proof,
+                                PeerProof.listener(
+                                    secret, dialler: serverName, listener: neighbour, diallerNonce: nonces.dialler,
+                                    listenerNonce: nonces.listener, epoch: epoch))
+                        }
+                    } ?? false
+                guard proven else { return .fail("\(neighbour) did not prove it holds the peer secret") }
+            }
             phase = .streaming(neighbourEpoch: epoch)
             return .resume(neighbourEpoch: epoch)
-        case (.awaitingEpoch, _):
+        case (.idle, _), (.awaitingChallenge, _), (.awaitingEpoch, _):
             return .fail("\(neighbour) did not answer the hello with its store epoch")
         case (.streaming, .acknowledged(let lines)?):
             return acknowledge(lines: lines)

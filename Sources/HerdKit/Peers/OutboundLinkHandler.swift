@@ -15,7 +15,7 @@ final class OutboundLinkHandler: ChannelInboundHandler {
     private var saidHello = false
 
     init(neighbour: String, remote: String, links: PeerLinks) {
-        self.link = OutboundLink(neighbour: neighbour)
+        self.link = OutboundLink(neighbour: neighbour, serverName: links.serverName, keys: links.settings.peerKeys)
         self.remote = remote
         self.links = links
     }
@@ -35,8 +35,12 @@ final class OutboundLinkHandler: ChannelInboundHandler {
     private func sayHello(context: ChannelHandlerContext) {
         guard !saidHello else { return }
         saidHello = true
-        let hello = PeerMessage.hello(server: links.serverName).line
-        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: hello)), promise: nil)
+        send(link.hello(), context: context)
+    }
+
+    private func send(_ message: PeerMessage, context: ChannelHandlerContext) {
+        context.writeAndFlush(
+            Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: message.line)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -49,6 +53,8 @@ final class OutboundLinkHandler: ChannelInboundHandler {
             switch link.receive(PeerMessage.parse(line)) {
             case .none:
                 break
+            case .send(let message):
+                send(message, context: context)
             case .resume(let epoch):
                 let start = links.resumePoint(for: neighbour, epoch: epoch)
                 link.start(at: start)

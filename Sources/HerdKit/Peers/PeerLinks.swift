@@ -199,7 +199,7 @@ final class PeerLinks: PeerFlooding {
         let neighbour = handler.neighbour
         let timeout = settings.handshakeTimeout
         eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
-            guard case .awaitingEpoch = handler.link.phase else { return }
+            guard handler.link.isHandshaking else { return }
             self.logger.warning("peer link to \(neighbour): no answer to the hello within \(timeout); closing")
             channel.close(promise: nil)
         }

@@ -11,6 +11,12 @@ public struct Herd: Sendable {
         config: HerdConfig, registry: HerdRegistry, names: [String]? = nil, consoleLogLevel: Logger.Level? = nil
     ) throws {
         try registry.validate(config)
+        var config = config
+        let everyServer = Set(names ?? config.servers.map(\.name)) == Set(config.servers.map(\.name))
+        if everyServer, case .machineSecret = config.peerAuthentication {
+            // The whole herd is in this process: its secret need not be shared through a file.
+            config.peerAuthentication = .secret(PeerKeys(current: .random()))
+        }
         let directory = PeerDirectory(config: config)
         self.directory = directory
         self.servers = try (names ?? config.servers.map(\.name)).map {

@@ -59,7 +59,13 @@ public final class HerdServer: Service, Sendable {
         let pipeline = Pipeline(try config.pipeline.map { try registry.makeStage($0, context: context($0.options)) })
         let eventLoop = clientTransport.eventLoopGroup.next()
         let store = try Self.makeStore(name: name, config: config, eventLoop: eventLoop, logger: logger)
-        let settings = ServerSettings(config: config)
+        var settings = ServerSettings(config: config)
+        settings.peerKeys = try config.peerKeys()
+        if case .none = config.peerAuthentication, !config.neighbours(of: name).isEmpty {
+            logger.warning(
+                "peer links are not authenticated (peer_links.authentication: none): anyone who reaches \(server.peerEndpoint) can send updates"
+            )
+        }
         let peers = PeerLinks(
             serverName: name, neighbours: config.neighbours(of: name), store: store, transport: peerTransport,
             directory: directory ?? PeerDirectory(config: config), eventLoop: eventLoop, settings: settings,

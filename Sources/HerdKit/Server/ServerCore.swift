@@ -36,6 +36,9 @@ final class ServerCore {
     private var journalRetryScheduled = false
     private var clientSessions: [ObjectIdentifier: ClientSession] = [:]
     private var openClientConnections = 0
+    /// Accepted peer connections still in their handshake, each with the timer that closes it at the deadline.
+    private var peerHandshakes: [ObjectIdentifier: Scheduled<Void>] = [:]
+    private var openPeerConnections = 0
     /// Every connection accepted and not yet closed, handed over or still in a TLS handshake: a stop closes
     /// them all.
     private var acceptedChannels: [ObjectIdentifier: any Channel] = [:]
@@ -150,11 +153,36 @@ final class ServerCore {
         return true
     }
 
-    /// Takes a peer connection (the hello decides whether it stays).
+    /// Takes a peer connection (the hello decides whether it stays), counted against the peer cap from
+    /// before any TLS handshake, and closed if its handshake is not over by the deadline.
     func admitPeer(_ channel: any Channel) -> Bool {
         guard !isStopping else { return false }
+        let remote = ConnectionPeer(channel: channel).remoteDescription
+        guard openPeerConnections < settings.maximumPeerConnections else {
+            logger.warning(
+                "peer connection from \(remote) refused: \(settings.maximumPeerConnections) peer connections already open"
+            )
+            return false
+        }
+        openPeerConnections += 1
+        let id = ObjectIdentifier(channel)
+        let timeout = settings.handshakeTimeout
+        peerHandshakes[id] = eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
+            self.peerHandshakes[id] = nil
+            self.logger.warning("peer connection from \(remote) closed: no complete handshake within \(timeout)")
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            self.openPeerConnections -= 1
+            self.peerHandshakes.removeValue(forKey: id)?.cancel()
+        }
         track(channel)
         return true
+    }
+
+    /// A peer connection's handshake is over: its link is up, and its deadline no longer applies.
+    func peerHandshakeCompleted(_ channel: any Channel) {
+        peerHandshakes.removeValue(forKey: ObjectIdentifier(channel))?.cancel()
     }
 
     /// Connections accepted and still open, on both endpoints.

@@ -10,6 +10,8 @@ struct ServerSettings: Sendable {
     /// Close a client connection after this long with no traffic either way; nil keeps it open.
     var idleTimeout: Duration? = .seconds(300)
     var maximumClientConnections = 10_000
+    /// Peer connections open at once, handshakes included.
+    var maximumPeerConnections = 64
     /// Close a client connection whose partial line is not completed within this long; nil never does.
     var lineTimeout: Duration? = .seconds(10)
     /// Bounds on client times, ids and the number of clients, for the stages.
@@ -22,7 +24,10 @@ struct ServerSettings: Sendable {
     var peerBatchLines = 4_096
     var redialInitial: Duration = .milliseconds(100)
     var redialMaximum: Duration = .seconds(5)
-    /// How long a neighbour may take to answer the hello.
+    /// The secrets peer links prove; nil when they are not authenticated by a secret (TLS certificates, or
+    /// `peer_links.authentication: none`).
+    var peerKeys: PeerKeys?
+    /// How long a peer link may take over its handshake, either way.
     var handshakeTimeout: Duration = .seconds(10)
     /// How long a graceful stop waits for replies still held before it closes the connections.
     var shutdownTimeout: Duration = .seconds(5)
@@ -43,6 +48,8 @@ struct ServerSettings: Sendable {
         peerBatchLines = config.limits.peerBatchLines
         redialInitial = .milliseconds(config.redial.initialMilliseconds)
         redialMaximum = .milliseconds(config.redial.maximumMilliseconds)
+        handshakeTimeout = .milliseconds(config.limits.peerHandshakeTimeoutMilliseconds)
+        maximumPeerConnections = config.limits.maximumPeerConnections
     }
 }
 

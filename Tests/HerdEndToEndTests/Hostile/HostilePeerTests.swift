@@ -21,8 +21,8 @@ extension HerdEndToEndTests {
                 // Plays Parker by hand: the hello, then the lines; the ACK says Alford has processed them.
                 let acknowledged = try await RawConnection.onThread {
                     let link = try RawConnection(port: herd.peerPorts["Alford"]!)
-                    try link.write("HELLO Parker\n")
-                    guard try link.readLine()?.hasPrefix("EPOCH ") == true else { return "no EPOCH" }
+                    let answer = try link.sayHello(as: "Parker", to: "Alford", secret: herd.machineSecret())
+                    guard answer?.hasPrefix("EPOCH ") == true else { return "no EPOCH" }
                     try link.write(lines.map { $0 + "\n" }.joined())
                     return try link.readLine() ?? "closed"
                 }
@@ -99,6 +99,26 @@ extension HerdEndToEndTests {
             }
         }
 
+        @Test func aNeighbourThatAcceptsAndThenRefusesTheLinkIsRedialledWithGrowingBackoff() async throws {
+            // Parker's stand-in takes each connection and closes it at the hello, as a misconfigured neighbour
+            // does. Hamilton's dials to it succeed but no link completes its handshake, so the backoff must
+            // grow: with steps of at least 0.2, 0.4, 0.8, 1.6 and 3.2 s, four seconds after the first dial
+            // there can have been at most five. (Reset on every successful dial, it was one every 0.2 s.)
+            let parker = try StandInPeer(behaviour: .refuseEveryHello)
+            defer { parker.stop() }
+            try await withProcessHerd(
+                names: ["Hamilton", "Parker"], links: [("Hamilton", "Parker")],
+                extra: "peer_links: {redial_initial_ms: 200, redial_max_ms: 60000}", peerPorts: ["Parker": parker.port]
+            ) { herd in
+                try await herd.start("Hamilton")
+                try await eventually("Hamilton's first dial") { parker.connectionCount > 0 }
+                try await Task.sleep(for: .seconds(4))
+                let dials = parker.connectionCount
+                #expect(dials >= 2, "Hamilton did not dial again after a refusal")
+                #expect(dials <= 5, "Hamilton dialled \(dials) times in 4 s: the backoff was reset by a refused link")
+            }
+        }
+
         @Test func sigtermDeliversTheRepliesAlreadyHeldBeforeItCloses() async throws {
             let parker = try StandInPeer(behaviour: .neverAcknowledge)
             defer { parker.stop() }
@@ -106,8 +126,11 @@ extension HerdEndToEndTests {
                 names: ["Alford", "Parker"], links: [("Alford", "Parker")],
                 extra: "limits: {flood_timeout_ms: 3000}", peerPorts: ["Parker": parker.port]
             ) { herd in
+                parker.authenticate(.init(name: "Parker") { try herd.machineSecret() })
                 try await herd.start("Alford")
-                try await eventually("Alford to link to Parker") { parker.hellos.contains("HELLO Alford") }
+                try await eventually("Alford to link to Parker") {
+                    parker.hellos.contains { $0.hasPrefix("HELLO Alford ") } && parker.connectionCount > 0
+                }
                 let connection = try RawConnection(port: herd.clientPorts["Alford"]!)
                 try await RawConnection.onThread { try connection.write(Wire.iamat("held.at.stop") + "\n") }
                 // The update went to Parker, so the reply now waits for an ACK that never comes.

@@ -5,15 +5,22 @@ import Testing
 /// The two halves of a peer link as state machines, with no socket (Docs/anti-entropy.md).
 @Suite("Peer link state machines")
 struct PeerLinkStateMachineTests {
+    /// A link without a peer secret that has said hello.
+    private func dialling() -> OutboundLink {
+        var link = OutboundLink(neighbour: "Parker", serverName: "Alford", keys: nil)
+        #expect(link.hello() == .hello(server: "Alford"))
+        return link
+    }
+
     private func streaming(from start: UInt64 = 0) -> OutboundLink {
-        var link = OutboundLink(neighbour: "Parker")
+        var link = dialling()
         #expect(link.receive(.epoch(9)) == .resume(neighbourEpoch: 9))
         link.start(at: start)
         return link
     }
 
     @Test func theDiallerStreamsOnceTheListenerNamesItsStore() {
-        var link = OutboundLink(neighbour: "Parker")
+        var link = dialling()
         #expect(!link.isStreaming)
         #expect(!link.isAwaited(at: 1))
         #expect(link.receive(.epoch(9)) == .resume(neighbourEpoch: 9))
@@ -25,12 +32,12 @@ struct PeerLinkStateMachineTests {
     }
 
     @Test func anythingButAnEpochFirstIsAProtocolError() {
-        var link = OutboundLink(neighbour: "Parker")
+        var link = dialling()
         guard case .fail = link.receive(.acknowledged(lines: 1)) else {
             Issue.record("an ACK before EPOCH was accepted")
             return
         }
-        var other = OutboundLink(neighbour: "Parker")
+        var other = dialling()
         guard case .fail = other.receive(nil) else {
             Issue.record("a line that is no control line was accepted")
             return
@@ -104,8 +111,10 @@ struct PeerLinkStateMachineTests {
     }
 
     @Test func theListenerAcceptsOneHelloAndAcknowledgesWhatItProcessed() {
-        var link = InboundLink()
-        #expect(link.receiveHello(.hello(server: "Alford")) { _ in nil } == .accept(neighbour: "Alford"))
+        var link = InboundLink(serverName: "Parker", keys: nil)
+        #expect(
+            link.receive(.hello(server: "Alford"), epoch: 5) { _ in nil }
+                == .accept(neighbour: "Alford", reply: .epoch(5)))
         #expect(link.neighbour == "Alford")
         #expect(link.acknowledgementDue() == nil)
         link.processedLine()
@@ -114,21 +123,24 @@ struct PeerLinkStateMachineTests {
         #expect(link.acknowledgementDue() == nil)
         link.processedLine()
         #expect(link.acknowledgementDue() == 3)
-        #expect(link.receiveHello(.hello(server: "Alford")) { _ in nil } == .refuse("a second hello"))
+        #expect(link.receive(.hello(server: "Alford"), epoch: 5) { _ in nil } == .refuse("a second hello"))
     }
 
     @Test func theListenerRefusesWhatItsCheckRefusesAndAnythingButAHello() {
-        var refused = InboundLink()
+        var refused = InboundLink(serverName: "Parker", keys: nil)
         #expect(
-            refused.receiveHello(.hello(server: "Mallory")) { _ in "not a neighbour" } == .refuse("not a neighbour"))
+            refused.receive(.hello(server: "Mallory"), epoch: 5) { _ in "not a neighbour" }
+                == .refuse("not a neighbour"))
         #expect(refused.neighbour == nil)
-        var silent = InboundLink()
-        #expect(silent.receiveHello(.epoch(3)) { _ in nil } == .refuse("no hello line"))
+        var silent = InboundLink(serverName: "Parker", keys: nil)
+        #expect(silent.receive(.epoch(3), epoch: 5) { _ in nil } == .refuse("no hello line"))
     }
 
     @Test func controlLinesRoundTrip() {
         for message in [
             PeerMessage.hello(server: "Alford"), .epoch(18_446_744_073_709_551_615), .acknowledged(lines: 0),
+            .hello(server: "Alford", nonce: "n1"), .challenge(nonce: "n2"), .proof(["p1"]), .proof(["p1", "p2"]),
+            .epoch(3, proof: "p3"),
         ] {
             let text = String(decoding: message.line.dropLast(), as: UTF8.self)
             #expect(PeerMessage.parse(text) == message)
@@ -136,5 +148,7 @@ struct PeerLinkStateMachineTests {
         #expect(PeerMessage.parse("ACK -1") == nil)
         #expect(PeerMessage.parse("ACK 1 2") == nil)
         #expect(PeerMessage.parse("HELLO") == nil)
+        #expect(PeerMessage.parse("HELLO Alford n1 extra") == nil)
+        #expect(PeerMessage.parse("CHALLENGE n1 n2") == nil)
     }
 }
