@@ -10,7 +10,7 @@ struct HerdCommand: AsyncParsableCommand {
             abstract: "Run and talk to a proxy server herd.",
             subcommands: [
                 UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
-                CertsCommand.self,
+                CertsCommand.self, StatusCommand.self,
             ]
         )
     }

@@ -21,7 +21,9 @@ enum ServerRunner {
             tasks.addTask {
                 for server in servers {
                     guard let bound = try? await server.waitUntilBound() else { continue }
-                    print("\(server.name): clients \(bound.clients)  peers \(bound.peers)")
+                    print(
+                        "\(server.name): clients \(bound.clients)  peers \(bound.peers)"
+                            + (bound.admin.map { "  admin \($0)" } ?? ""))
                 }
                 print("logs in \(servers.first?.config.logDirectory ?? "?"); stop with Ctrl-C or SIGTERM")
                 fflush(nil)

@@ -12,6 +12,8 @@ public actor ProcessHerd {
     public nonisolated let names: [String]
     public nonisolated let clientPorts: [String: Int]
     public nonisolated let peerPorts: [String: Int]
+    /// Each server's admin port, when the herd was made with `admin: true`.
+    public nonisolated let adminPorts: [String: Int]
     private let reservation: PortReservation
     private let executable: URL
     private var processes: [String: Subprocess] = [:]
@@ -23,6 +25,7 @@ public actor ProcessHerd {
     ///     to `logs` and `data` in the scratch directory unless given here.
     ///   - executable: the herd build to run (default ``Subprocess/herdExecutable()``).
     ///   - peerPorts: peer ports to write instead of reserved ones (a ``StandInPeer`` playing that server).
+    ///   - admin: give every server an admin endpoint (`/metrics`, `/readyz`, `/status`).
     public init(
         names: [String] = ["Alford", "Bolden", "Hamilton", "Parker", "Welsh"],
         links: [(String, String)] = [
@@ -30,20 +33,23 @@ public actor ProcessHerd {
             ("Hamilton", "Parker"),
         ],
         extra: String = "peer_links: {redial_initial_ms: 50, redial_max_ms: 250}", executable: URL? = nil,
-        peerPorts overrides: [String: Int] = [:]
+        peerPorts overrides: [String: Int] = [:], admin: Bool = false
     ) throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("herd-processes-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let reservation = try PortReservation(count: names.count * 2)
+        let reservation = try PortReservation(count: names.count * (admin ? 3 : 2))
         var clientPorts: [String: Int] = [:]
         var peerPorts: [String: Int] = [:]
+        var adminPorts: [String: Int] = [:]
         var yaml = "servers:\n"
         for (index, name) in names.enumerated() {
             clientPorts[name] = reservation.ports[index]
             peerPorts[name] = overrides[name] ?? reservation.ports[names.count + index]
+            if admin { adminPorts[name] = reservation.ports[2 * names.count + index] }
+            let adminKey = adminPorts[name].map { ", admin_port: \($0)" } ?? ""
             yaml +=
-                "  - {name: \(name), host: 127.0.0.1, client_port: \(clientPorts[name]!), peer_port: \(peerPorts[name]!)}\n"
+                "  - {name: \(name), host: 127.0.0.1, client_port: \(clientPorts[name]!), peer_port: \(peerPorts[name]!)\(adminKey)}\n"
         }
         if !links.isEmpty { yaml += "links: [" + links.map { "[\($0.0), \($0.1)]" }.joined(separator: ", ") + "]\n" }
         if !extra.contains("log_dir") { yaml += "log_dir: logs\n" }
@@ -56,6 +62,7 @@ public actor ProcessHerd {
         self.names = names
         self.clientPorts = clientPorts
         self.peerPorts = peerPorts
+        self.adminPorts = adminPorts
         self.reservation = reservation
         self.executable = try executable ?? Subprocess.herdExecutable()
     }
@@ -136,9 +143,10 @@ public func withProcessHerd<Result: Sendable>(
         ("Alford", "Parker"), ("Alford", "Welsh"), ("Bolden", "Parker"), ("Bolden", "Welsh"), ("Hamilton", "Parker"),
     ],
     extra: String = "peer_links: {redial_initial_ms: 50, redial_max_ms: 250}", executable: URL? = nil,
-    peerPorts: [String: Int] = [:], _ body: (ProcessHerd) async throws -> Result
+    peerPorts: [String: Int] = [:], admin: Bool = false, _ body: (ProcessHerd) async throws -> Result
 ) async throws -> Result {
-    let herd = try ProcessHerd(names: names, links: links, extra: extra, executable: executable, peerPorts: peerPorts)
+    let herd = try ProcessHerd(
+        names: names, links: links, extra: extra, executable: executable, peerPorts: peerPorts, admin: admin)
     do {
         let result = try await body(herd)
         await herd.tearDown()

@@ -81,7 +81,7 @@ private struct TopLevelReader {
     func read() throws(ConfigError) -> HerdConfig {
         try top.allowOnly([
             "servers", "links", "transport", "provider", "pipeline", "log_dir", "log_level", "data_dir", "storage",
-            "limits", "peer_links",
+            "limits", "peer_links", "admin",
         ])
         let servers = try readServers()
         let links = try readLinks(servers: servers)
@@ -148,11 +148,20 @@ private struct TopLevelReader {
             options: peerOptions, servers: servers, links: links, peerTransport: peers.name
         ).read()
 
-        return HerdConfig(
+        let adminOptions = try top.options("admin")
+        try adminOptions.allowOnly(["bind"])
+        var config = HerdConfig(
             servers: servers, links: links, clientTransport: clients, peerTransport: peers, provider: provider,
             pipeline: pipeline, logDirectory: logDirectory, logLevel: logLevel, dataDirectory: dataDirectory,
             storage: storage, limits: limits, redial: redial, peerAuthentication: peerAuthentication, source: file,
             baseDirectory: top.baseDirectory)
+        if let bind = try adminOptions.string("bind") {
+            guard !bind.isEmpty else {
+                throw adminOptions.error("bind", "expected an address, as 127.0.0.1 or 0.0.0.0")
+            }
+            config.adminBind = bind
+        }
+        return config
     }
 
     private func readServers() throws(ConfigError) -> [HerdConfig.Server] {
@@ -166,7 +175,7 @@ private struct TopLevelReader {
             let path = "servers[\(index)]"
             let members = try ConfigLoader.mapping(item, source: file, path: path)
             let options = ConfigOptions(values: members, keyPath: path, file: file, baseDirectory: top.baseDirectory)
-            try options.allowOnly(["name", "host", "client_port", "peer_port"])
+            try options.allowOnly(["name", "host", "bind", "client_port", "peer_port", "admin_port"])
             guard let name = try options.string("name") else { throw options.error("name", "missing") }
             guard !name.isEmpty, !name.utf8.contains(where: ASCII.isWhiteSpace) else {
                 throw options.error("name", "must be non-empty with no white space, got '\(name)'")
@@ -181,9 +190,14 @@ private struct TopLevelReader {
             guard let peerPort = try options.int("peer_port", in: 0...65535) else {
                 throw options.error("peer_port", "missing")
             }
-            let server = HerdConfig.Server(name: name, host: host, clientPort: clientPort, peerPort: peerPort)
-            for (key, endpoint) in [("client_port", server.clientEndpoint), ("peer_port", server.peerEndpoint)]
-            where endpoint.port != 0 {
+            let bind = try options.string("bind")
+            if let bind, bind.isEmpty { throw options.error("bind", "expected an address, as 0.0.0.0") }
+            let adminPort = try options.int("admin_port", in: 0...65535)
+            let server = HerdConfig.Server(
+                name: name, host: host, clientPort: clientPort, peerPort: peerPort, bind: bind, adminPort: adminPort)
+            var ports = [("client_port", server.clientEndpoint), ("peer_port", server.peerEndpoint)]
+            if let adminPort { ports.append(("admin_port", Endpoint(host: host, port: adminPort))) }
+            for (key, endpoint) in ports where endpoint.port != 0 {
                 if let user = endpoints[endpoint] {
                     throw options.error(key, "\(endpoint) is already used by \(user)")
                 }

@@ -7,7 +7,9 @@ extension HerdConfig {
     {
         let names = ["Alford", "Bolden", "Hamilton", "Parker", "Welsh"]
         let servers = names.enumerated().map { index, name in
-            Server(name: name, host: "127.0.0.1", clientPort: 12000 + index, peerPort: 12100 + index)
+            Server(
+                name: name, host: "127.0.0.1", clientPort: 12000 + index, peerPort: 12100 + index,
+                adminPort: 12200 + index)
         }
         let source = "<built-in default herd>"
         func component(_ name: String, _ key: String) -> Component {

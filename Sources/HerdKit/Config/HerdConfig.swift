@@ -5,19 +5,32 @@ import Logging
 public struct HerdConfig: Sendable {
     public struct Server: Sendable, Hashable {
         public var name: String
+        /// The address clients and neighbours reach it at (advertised, as Consul's `advertise_addr`).
         public var host: String
         public var clientPort: Int
         public var peerPort: Int
+        /// The address its endpoints bind (`0.0.0.0` in a container); the host when nil.
+        public var bind: String?
+        /// The port of its admin endpoint (`/metrics`, `/healthz`, `/readyz`, `/status`); none when nil.
+        public var adminPort: Int?
 
-        public init(name: String, host: String, clientPort: Int, peerPort: Int) {
+        public init(
+            name: String, host: String, clientPort: Int, peerPort: Int, bind: String? = nil, adminPort: Int? = nil
+        ) {
             self.name = name
             self.host = host
             self.clientPort = clientPort
             self.peerPort = peerPort
+            self.bind = bind
+            self.adminPort = adminPort
         }
 
+        /// Where clients and neighbours connect.
         public var clientEndpoint: Endpoint { Endpoint(host: host, port: clientPort) }
         public var peerEndpoint: Endpoint { Endpoint(host: host, port: peerPort) }
+        /// Where the server listens.
+        public var clientBindEndpoint: Endpoint { Endpoint(host: bind ?? host, port: clientPort) }
+        public var peerBindEndpoint: Endpoint { Endpoint(host: bind ?? host, port: peerPort) }
     }
 
     /// A bidirectional link between two servers.
@@ -98,6 +111,8 @@ public struct HerdConfig: Sendable {
     public var redial: Redial
     /// How neighbours prove who they are.
     public var peerAuthentication: PeerAuthentication
+    /// The address admin endpoints bind: loopback unless the config says otherwise (`admin.bind`).
+    public var adminBind = "127.0.0.1"
     /// The file this was read from, for messages.
     public var source: String
     /// Relative paths in the file are taken from here.
@@ -128,6 +143,11 @@ public struct HerdConfig: Sendable {
 
     /// The stage names of the default pipeline, in order.
     public static let defaultPipeline = ["parse", "dedupe", "store", "flood", "respond"]
+
+    /// Where `server`'s admin endpoint listens, if it has one.
+    public func adminEndpoint(of server: Server) -> Endpoint? {
+        server.adminPort.map { Endpoint(host: adminBind, port: $0) }
+    }
 
     public func server(named name: String) -> Server? {
         servers.first { $0.name == name }

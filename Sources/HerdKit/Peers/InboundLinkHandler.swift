@@ -108,6 +108,7 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
                 break
             }
             link.processedLine()
+            server.counters.count(.at, reply: nil)
             processedAny = true
         }
         if processedAny { requestFlush() }

@@ -54,6 +54,8 @@ struct OutboundLink {
     /// Set when the neighbour missed the flood timeout: replies do not wait for it until it catches up.
     private(set) var lagging = false
     private var linesWritten: UInt64 = 0
+    /// Lines the neighbour has acknowledged on this connection.
+    private(set) var acknowledgedLines: UInt64 = 0
     /// Batches written and not yet acknowledged: lines written on this connection when the batch ended, and
     /// the feed position it covers up to.
     private var inFlight = CircularBuffer<(lines: UInt64, through: UInt64)>()
@@ -143,6 +145,7 @@ struct OutboundLink {
         acknowledged = position
         inFlight.removeAll()
         linesWritten = 0
+        acknowledgedLines = 0
         lagging = false
     }
 
@@ -166,6 +169,7 @@ struct OutboundLink {
         guard count <= linesWritten else {
             return .fail("\(neighbour) acknowledged \(count) lines, but \(linesWritten) were sent")
         }
+        acknowledgedLines = max(acknowledgedLines, count)
         var covered = acknowledged
         while let first = inFlight.first, first.lines <= count {
             covered = max(covered, first.through)

@@ -13,6 +13,8 @@ final class OutboundLinkHandler: ChannelInboundHandler {
     private var framer = LineFramer(maximumLineBytes: 4096)
     private var context: ChannelHandlerContext?
     private var saidHello = false
+    /// Acknowledged lines already added to the metrics.
+    private var countedAcknowledged: UInt64 = 0
 
     init(neighbour: String, remote: String, links: PeerLinks) {
         self.link = OutboundLink(neighbour: neighbour, serverName: links.serverName, keys: links.settings.peerKeys)
@@ -58,9 +60,13 @@ final class OutboundLinkHandler: ChannelInboundHandler {
             case .resume(let epoch):
                 let start = links.resumePoint(for: neighbour, epoch: epoch)
                 link.start(at: start)
+                countedAcknowledged = 0
                 links.linkEstablished(self, from: start)
                 pump()
             case .acknowledged(let through):
+                let before = countedAcknowledged
+                countedAcknowledged = link.acknowledgedLines
+                links.counters.acknowledged(countedAcknowledged - before, by: neighbour)
                 links.acknowledged(self, through: through)
             case .fail(let reason):
                 fail(reason, context: context)
@@ -125,6 +131,7 @@ final class OutboundLinkHandler: ChannelInboundHandler {
                 }
                 if lines > 0 {
                     context.write(Self.wrapOutboundOut(buffer), promise: nil)
+                    links.counters.sent(lines, to: neighbour)
                     wrote = true
                 }
                 start = end
@@ -145,6 +152,7 @@ final class OutboundLinkHandler: ChannelInboundHandler {
             }
             if lines > 0 {
                 context.write(Self.wrapOutboundOut(buffer), promise: nil)
+                links.counters.sent(lines, to: neighbour)
                 wrote = true
             }
         }

@@ -24,6 +24,9 @@ public struct PeerLinkState: Sendable, Hashable {
         self.isLagging = isLagging
     }
 
+    /// Updates of this server's feed the neighbour has not acknowledged yet.
+    public var lag: UInt64 { latest > acknowledged ? latest - acknowledged : 0 }
+
     /// Whether the neighbour holds everything this server has to send it.
     public var isCaughtUp: Bool { isUp && acknowledged >= latest }
 }

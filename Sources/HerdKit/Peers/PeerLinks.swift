@@ -29,6 +29,7 @@ final class PeerLinks: PeerFlooding {
     let store: any LocationStore
     let settings: ServerSettings
     let logger: Logger
+    let counters: ServerCounters
     private let transport: any Transport
     private let directory: PeerDirectory
     let eventLoop: any EventLoop
@@ -43,8 +44,10 @@ final class PeerLinks: PeerFlooding {
 
     init(
         serverName: String, neighbours: [String], store: any LocationStore, transport: any Transport,
-        directory: PeerDirectory, eventLoop: any EventLoop, settings: ServerSettings, logger: Logger
+        directory: PeerDirectory, eventLoop: any EventLoop, settings: ServerSettings, logger: Logger,
+        counters: ServerCounters
     ) {
+        self.counters = counters
         self.serverName = serverName
         self.neighbours = neighbours
         self.store = store
@@ -69,8 +72,9 @@ final class PeerLinks: PeerFlooding {
     var linkStates: [PeerLinkState] {
         neighbours.map { name in
             guard let link = outbound[name]?.handler?.link, link.isStreaming else {
+                let held = store.cursor(for: name).map { min($0.acknowledged, store.latestSequence) } ?? 0
                 return PeerLinkState(
-                    neighbour: name, isUp: false, sent: 0, acknowledged: 0, latest: store.latestSequence,
+                    neighbour: name, isUp: false, sent: held, acknowledged: held, latest: store.latestSequence,
                     isLagging: false)
             }
             return PeerLinkState(
@@ -208,6 +212,7 @@ final class PeerLinks: PeerFlooding {
     private func scheduleRedial(_ neighbour: String) {
         guard !stopped, var entry = outbound[neighbour], entry.redial == nil else { return }
         let delay = entry.backoff.nextDelay()
+        counters.redialled(neighbour)
         entry.redial = eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
             self.outbound[neighbour]?.redial = nil
             self.dial(neighbour)

@@ -29,6 +29,12 @@ public struct Reply: Sendable, Equatable {
         self.hold = hold
     }
 
+    /// Whether this is a `? ` answer.
+    public var isInvalid: Bool {
+        if case .bytes(let bytes) = content { return bytes.first == ASCII.questionMark }
+        return false
+    }
+
     /// `? ` and the stripped line.
     public static func invalid(_ line: some Collection<UInt8>) -> Reply { Reply(bytes: Replies.invalid(line)) }
 

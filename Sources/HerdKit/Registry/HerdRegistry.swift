@@ -15,8 +15,14 @@ public struct HerdRegistry: Sendable {
         public var config: HerdConfig
         /// The server's logger.
         public var logger: Logger
+        /// The server's metrics, which `/metrics` serves: make a part's own counters from it.
+        public var metrics: ServerMetrics
 
-        public init(options: ConfigOptions, serverName: String, config: HerdConfig, logger: Logger) {
+        public init(
+            options: ConfigOptions, serverName: String, config: HerdConfig, logger: Logger,
+            metrics: ServerMetrics? = nil
+        ) {
+            self.metrics = metrics ?? ServerMetrics(server: serverName)
             self.options = options
             self.serverName = serverName
             self.config = config

@@ -2,10 +2,13 @@
 public struct BoundEndpoints: Sendable, Hashable {
     public var clients: Endpoint
     public var peers: Endpoint
+    /// The admin endpoint, when the server has one.
+    public var admin: Endpoint?
 
-    public init(clients: Endpoint, peers: Endpoint) {
+    public init(clients: Endpoint, peers: Endpoint, admin: Endpoint? = nil) {
         self.clients = clients
         self.peers = peers
+        self.admin = admin
     }
 }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -19,6 +20,7 @@ public final class HerdServer: Service, Sendable {
     private let core: NIOLoopBoundBox<ServerCore>
     private let clientTransport: any Transport
     private let peerTransport: any Transport
+    private let adminTransport: (any Transport)?
     private let readiness = Readiness<BoundEndpoints>()
     private let stopRequested = Readiness<Void>()
 
@@ -48,17 +50,21 @@ public final class HerdServer: Service, Sendable {
             }
             return MultiplexLogHandler(handlers)
         }
+        let metrics = ServerMetrics(server: name)
         func context(_ options: ConfigOptions) -> HerdRegistry.Context {
-            HerdRegistry.Context(options: options, serverName: name, config: config, logger: logger)
+            HerdRegistry.Context(options: options, serverName: name, config: config, logger: logger, metrics: metrics)
         }
         let clientTransport = try registry.makeTransport(
             config.clientTransport, kind: .clients, context: context(config.clientTransport.options))
         let peerTransport = try registry.makeTransport(
             config.peerTransport, kind: .peers, context: context(config.peerTransport.options))
-        let provider = try registry.makeProvider(context: context(config.provider.options))
+        let provider = MeteredPlaceProvider(
+            wrapping: try registry.makeProvider(context: context(config.provider.options)), metrics: metrics)
         let pipeline = Pipeline(try config.pipeline.map { try registry.makeStage($0, context: context($0.options)) })
         let eventLoop = clientTransport.eventLoopGroup.next()
-        let store = try Self.makeStore(name: name, config: config, eventLoop: eventLoop, logger: logger)
+        let counters = ServerCounters(metrics: metrics, neighbours: config.neighbours(of: name))
+        let store = try Self.makeStore(
+            name: name, config: config, eventLoop: eventLoop, logger: logger, fsyncTimer: counters.fsyncLatency)
         var settings = ServerSettings(config: config)
         settings.peerKeys = try config.peerKeys()
         if case .none = config.peerAuthentication, !config.neighbours(of: name).isEmpty {
@@ -69,10 +75,11 @@ public final class HerdServer: Service, Sendable {
         let peers = PeerLinks(
             serverName: name, neighbours: config.neighbours(of: name), store: store, transport: peerTransport,
             directory: directory ?? PeerDirectory(config: config), eventLoop: eventLoop, settings: settings,
-            logger: logger)
+            logger: logger, counters: counters)
         let core = ServerCore(
             name: name, eventLoop: eventLoop, store: store, pipeline: pipeline, peers: peers, provider: provider,
-            logFile: logFile, trafficEnabled: level <= .info, settings: settings, logger: logger, clock: clock)
+            logFile: logFile, trafficEnabled: level <= .info, settings: settings, logger: logger, clock: clock,
+            counters: counters)
         self.core = .makeBoxSendingValue(core, eventLoop: eventLoop)
         self.name = name
         self.config = config
@@ -81,18 +88,28 @@ public final class HerdServer: Service, Sendable {
         self.server = server
         self.clientTransport = clientTransport
         self.peerTransport = peerTransport
+        // Plain HTTP over the registry's TCP transport, whatever the client and peer endpoints use.
+        self.adminTransport =
+            try server.adminPort.map { _ in
+                try registry.makeTransport(
+                    HerdConfig.Component(
+                        name: "tcp",
+                        options: ConfigOptions(keyPath: "admin.options", file: config.source, baseDirectory: "")),
+                    kind: .clients,
+                    context: context(ConfigOptions(keyPath: "admin", file: config.source, baseDirectory: "")))
+            }
     }
 
     /// The store the config asks for: a journal in `<data_dir>/<name>/`, or memory only.
     private static func makeStore(
-        name: String, config: HerdConfig, eventLoop: any EventLoop, logger: Logger
+        name: String, config: HerdConfig, eventLoop: any EventLoop, logger: Logger, fsyncTimer: CoreMetrics.Timer
     ) throws -> any LocationStore {
         guard config.storage.durable else { return MemoryStore() }
         let directory = ConfigPaths.resolve(name, against: config.dataDirectory)
         do {
             let store = try DurableStore(
                 directory: directory, fsyncIntervalMilliseconds: config.storage.fsyncIntervalMilliseconds,
-                eventLoop: eventLoop, logger: logger)
+                eventLoop: eventLoop, logger: logger, fsyncTimer: fsyncTimer)
             if store.recovery.replayedEntries > 0 {
                 logger.info(
                     "loaded \(store.count) clients from \(store.journalPath) (\(store.recovery.replayedEntries) entries)"
@@ -145,12 +162,15 @@ public final class HerdServer: Service, Sendable {
 
     public func run() async throws {
         let core = self.core
-        let clients = (clientTransport, server.clientEndpoint)
-        let peers = (peerTransport, server.peerEndpoint)
+        let clients = (clientTransport, server.clientBindEndpoint)
+        let peers = (peerTransport, server.peerBindEndpoint)
+        let admin = adminTransport.flatMap { transport in config.adminEndpoint(of: server).map { (transport, $0) } }
+        let advertisedHost = server.host
         let bound: BoundEndpoints
         do {
             bound = try await eventLoop.flatSubmit {
-                core.value.start(clients: clients, peers: peers, box: core)
+                core.value.start(
+                    clients: clients, peers: peers, advertisedHost: advertisedHost, admin: admin, box: core)
             }.get()
         } catch {
             let failure =
@@ -159,7 +179,8 @@ public final class HerdServer: Service, Sendable {
             readiness.resolve(.failure(failure))
             throw failure
         }
-        logger.info("listening for clients on \(bound.clients) and peers on \(bound.peers)")
+        let adminNote = bound.admin.map { ", admin requests on \($0)" } ?? ""
+        logger.info("listening for clients on \(bound.clients) and peers on \(bound.peers)\(adminNote)")
         readiness.resolve(.success(bound))
         let stopRequested = self.stopRequested
         await withTaskCancellationOrGracefulShutdownHandler {

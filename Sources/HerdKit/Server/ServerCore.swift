@@ -23,6 +23,7 @@ final class ServerCore {
     let settings: ServerSettings
     let logger: Logger
     let clock: any WallClock
+    let counters: ServerCounters
     private let logFile: LogFile?
 
     /// The pass replies are being made in now; they may be written once ``committedPass`` reaches it.
@@ -45,12 +46,18 @@ final class ServerCore {
     private var listeners: [any Channel] = []
     private var timers: [LoopTimer] = []
     private(set) var isStopping = false
+    /// When the endpoints were bound.
+    private(set) var startedAt: NIODeadline?
+    /// Updates stored per second, a moving average over about ten seconds.
+    private(set) var updatesPerSecond = 0.0
+    private var sequenceSampled: UInt64?
 
     init(
         name: String, eventLoop: any EventLoop, store: any LocationStore, pipeline: Pipeline, peers: PeerLinks,
         provider: any PlaceProvider, logFile: LogFile?, trafficEnabled: Bool, settings: ServerSettings,
-        logger: Logger, clock: any WallClock
+        logger: Logger, clock: any WallClock, counters: ServerCounters
     ) {
+        self.counters = counters
         self.name = name
         self.eventLoop = eventLoop
         self.store = store
@@ -99,6 +106,7 @@ final class ServerCore {
                 return
             }
         }
+        counters.passCommitted(journalBytesWritten: store.journalBytesWritten)
         committedPass = pass
         pass += 1
         traffic.newPass()
@@ -142,6 +150,7 @@ final class ServerCore {
     func admitClient(_ channel: any Channel) -> Bool {
         guard !isStopping else { return false }
         guard openClientConnections < settings.maximumClientConnections else {
+            counters.refused("clients")
             logger.warning(
                 "client \(ConnectionPeer(channel: channel).remoteDescription) refused: \(settings.maximumClientConnections) client connections already open"
             )
@@ -159,6 +168,7 @@ final class ServerCore {
         guard !isStopping else { return false }
         let remote = ConnectionPeer(channel: channel).remoteDescription
         guard openPeerConnections < settings.maximumPeerConnections else {
+            counters.refused("peers")
             logger.warning(
                 "peer connection from \(remote) refused: \(settings.maximumPeerConnections) peer connections already open"
             )
@@ -188,6 +198,9 @@ final class ServerCore {
     /// Connections accepted and still open, on both endpoints.
     var openConnectionCount: Int { acceptedChannels.count }
 
+    /// Connections open on each endpoint (TLS handshakes included).
+    var openConnections: (clients: Int, peers: Int) { (openClientConnections, openPeerConnections) }
+
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         acceptedChannels[id] = channel
@@ -212,10 +225,15 @@ final class ServerCore {
 
     // MARK: Life cycle
 
-    /// Binds both endpoints and starts the links and timers.
+    /// Binds the endpoints and starts the links and timers.
+    ///
+    /// - Parameters:
+    ///   - advertisedHost: the address neighbours dial (the bound one may be `0.0.0.0`).
+    ///   - admin: the admin endpoint's transport and address, if it has one.
     func start(
         clients: (transport: any Transport, endpoint: Endpoint),
         peers peerEndpoint: (transport: any Transport, endpoint: Endpoint),
+        advertisedHost: String, admin: (transport: any Transport, endpoint: Endpoint)?,
         box: NIOLoopBoundBox<ServerCore>
     ) -> EventLoopFuture<BoundEndpoints> {
         let clientSetup = ConnectionSetup(
@@ -242,13 +260,32 @@ final class ServerCore {
                         ServerStartError(
                             server: name, reason: "cannot listen for peers on \(peerEndpoint.endpoint): \(error)"))
                 }
-        }.assumeIsolated().map { clientChannel, peerChannel in
-            self.listeners = [clientChannel, peerChannel]
+        }.flatMap { clientChannel, peerChannel in
+            guard let admin else { return loop.makeSucceededFuture((clientChannel, peerChannel, nil)) }
+            let setup = ConnectionSetup(
+                admit: { _ in !box.value.isStopping },
+                ready: { channel, _ in
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(server: box.value))
+                })
+            return admin.transport.listen(on: admin.endpoint, eventLoop: loop, setup: setup)
+                .map { adminChannel in (clientChannel, peerChannel, adminChannel) }
+                .flatMapError { error in
+                    clientChannel.close(promise: nil)
+                    peerChannel.close(promise: nil)
+                    return loop.makeFailedFuture(
+                        ServerStartError(
+                            server: name, reason: "cannot listen for admin requests on \(admin.endpoint): \(error)"))
+                }
+        }.assumeIsolated().map { (clientChannel: any Channel, peerChannel: any Channel, adminChannel: (any Channel)?) in
+            self.listeners = [clientChannel, peerChannel] + (adminChannel.map { [$0] } ?? [])
             let bound = BoundEndpoints(
                 clients: clientChannel.localAddress.flatMap(Endpoint.init) ?? clients.endpoint,
-                peers: peerChannel.localAddress.flatMap(Endpoint.init) ?? peerEndpoint.endpoint)
+                peers: peerChannel.localAddress.flatMap(Endpoint.init) ?? peerEndpoint.endpoint,
+                admin: adminChannel.map { $0.localAddress.flatMap(Endpoint.init) ?? admin!.endpoint })
+            self.startedAt = self.eventLoop.now
             self.startTimers()
-            self.peers.start(boundPeerEndpoint: bound.peers)
+            self.peers.start(boundPeerEndpoint: Endpoint(host: advertisedHost, port: bound.peers.port))
             return bound
         }.nonisolated()
     }
@@ -256,7 +293,20 @@ final class ServerCore {
     private func startTimers() {
         timers.append(
             LoopTimer(every: .milliseconds(250), on: eventLoop) { self.flushLog() })
-        timers.append(LoopTimer(every: .seconds(1), on: eventLoop) { self.closeIdleConnections() })
+        timers.append(
+            LoopTimer(every: .seconds(1), on: eventLoop) {
+                self.closeIdleConnections()
+                self.sampleUpdateRate()
+            })
+    }
+
+    private func sampleUpdateRate() {
+        let latest = store.latestSequence
+        if let before = sequenceSampled {
+            let stored = Double(latest >= before ? latest - before : 0)
+            updatesPerSecond += (stored - updatesPerSecond) * 0.2
+        }
+        sequenceSampled = latest
     }
 
     /// Hands the traffic log to the log file and flushes it.

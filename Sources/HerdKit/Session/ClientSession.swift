@@ -135,10 +135,12 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
             switch framed {
             case .line(let line):
                 server.traffic.input(line, prefix: logPrefix)
+                let kind = LineKind.of(line.readableBytesView)
                 let response = server.runner.run(
                     from: 0, Envelope(line: line, origin: origin, receivedAt: receivedAt))
                 switch response.storage {
                 case .now(let reply):
+                    server.counters.count(kind, reply: reply)
                     if let reply { stage(reply) }
                 case .later(let future):
                     awaitingLater = true
@@ -146,10 +148,13 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
                         self.awaitingLater = false
                         switch result {
                         case .success(let reply):
+                            self.server.counters.count(kind, reply: reply)
                             if let reply { self.stage(reply) }
                         case .failure(let error):
                             self.server.logger.error("pipeline failed on a line from \(self.origin): \(error)")
-                            self.stage(.invalid(line.readableBytesView))
+                            let reply = Reply.invalid(line.readableBytesView)
+                            self.server.counters.count(kind, reply: reply)
+                            self.stage(reply)
                         }
                         self.process()
                     }
@@ -157,7 +162,9 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
             case .overlong(let prefix):
                 server.logger.notice(
                     "\(origin) sent a line over \(server.settings.maximumLineBytes) bytes; closing")
-                stage(.invalid(prefix.readableBytesView))
+                let reply = Reply.invalid(prefix.readableBytesView)
+                server.counters.count(.invalid, reply: reply)
+                stage(reply)
                 closeWhenFlushed = true
             }
         }
@@ -181,7 +188,9 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     /// Queues a reply behind the earlier ones; it goes out after this pass is committed.
     private func stage(_ reply: Reply) {
         server.traffic.output(reply, prefix: logPrefix)
-        replies.append(reply, pass: server.pass, allocator: context?.channel.allocator ?? ByteBufferAllocator())
+        replies.append(
+            reply, pass: server.pass, at: server.eventLoop.now,
+            allocator: context?.channel.allocator ?? ByteBufferAllocator())
         requestFlush()
     }
 
@@ -201,8 +210,11 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
 
     private func flush() {
         guard let context, !closing else { return }
-        if let ready = replies.takeReady(committedPass: server.committedPass) {
-            lastActivity = server.eventLoop.now
+        if let (ready, since) = replies.takeReady(committedPass: server.committedPass) {
+            let now = server.eventLoop.now
+            lastActivity = now
+            // One observation per write: how long its oldest reply waited since its line was handled.
+            server.counters.replyLatency.recordNanoseconds((now - since).nanoseconds)
             if closeWhenFlushed && replies.isEmpty && !awaitingLater {
                 closeAfter(context.writeAndFlush(Self.wrapOutboundOut(ready)))
                 return

@@ -10,6 +10,8 @@ struct HeldReplies {
         var hold: ReplyHold?
         /// The event-loop pass the replies were made in; they may go once that pass is committed.
         let pass: UInt64
+        /// When its first reply was made.
+        let since: NIODeadline
     }
 
     /// Chunks before the newest, oldest first.
@@ -22,7 +24,7 @@ struct HeldReplies {
 
     var isEmpty: Bool { open == nil && sealed.isEmpty }
 
-    mutating func append(_ reply: Reply, pass: UInt64, allocator: ByteBufferAllocator) {
+    mutating func append(_ reply: Reply, pass: UInt64, at now: NIODeadline, allocator: ByteBufferAllocator) {
         byteCount += reply.count
         if open != nil, open!.pass == pass {
             switch (open!.hold, reply.hold) {
@@ -43,7 +45,7 @@ struct HeldReplies {
         if let previous = open { sealed.append(previous) }
         var bytes = allocator.buffer(capacity: max(reply.count, 4096))
         reply.write(to: &bytes)
-        open = Chunk(bytes: bytes, hold: reply.hold, pass: pass)
+        open = Chunk(bytes: bytes, hold: reply.hold, pass: pass, since: now)
     }
 
     private var first: Chunk? { sealed.first ?? open }
@@ -56,15 +58,18 @@ struct HeldReplies {
         return sealed.removeFirst()
     }
 
-    /// The bytes of every chunk at the front that may go: made in a committed pass, hold open. Nil if none.
-    mutating func takeReady(committedPass: UInt64) -> ByteBuffer? {
+    /// The bytes of every chunk at the front that may go (made in a committed pass, hold open), and when
+    /// the oldest of them was made. Nil if none.
+    mutating func takeReady(committedPass: UInt64) -> (ByteBuffer, since: NIODeadline)? {
         var ready: ByteBuffer?
+        var since = NIODeadline.distantFuture
         while let first, first.pass <= committedPass, first.hold?.isOpen ?? true {
             var chunk = removeFirst()
             byteCount -= chunk.bytes.readableBytes
+            since = min(since, chunk.since)
             if ready == nil { ready = chunk.bytes } else { ready!.writeBuffer(&chunk.bytes) }
         }
-        return ready
+        return ready.map { ($0, since) }
     }
 
     /// The hold the first chunk waits on, once its pass is committed (nil when nothing waits on a hold).

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Logging
 import NIOCore
@@ -41,6 +42,8 @@ public final class DurableStore: LocationStore, FloodSource {
     private var journal: JournalFile
     private var lock: JournalFile?
     private var journalLength: Int
+    /// Bytes written to the journal since it was opened.
+    public private(set) var journalBytesWritten: UInt64 = 0
     private var entries: Int
     /// Encoded entries not yet written (after a failed write, until the next commit writes them).
     private var pending: [UInt8] = []
@@ -65,9 +68,11 @@ public final class DurableStore: LocationStore, FloodSource {
     ///   - ringCapacity: as for ``MemoryStore``.
     ///   - eventLoop: the loop the store is used on, where a background compaction hands its result back;
     ///     without one, compaction runs inside ``commit()``.
+    ///   - fsyncTimer: records how long each `fsync(2)` takes.
     public init(
         directory: String, fsyncIntervalMilliseconds: Int = 1000, compactionMinimumEntries: Int = 100_000,
-        ringCapacity: Int = 65_536, eventLoop: (any EventLoop)? = nil, logger: Logger = Logger(label: "herd.store")
+        ringCapacity: Int = 65_536, eventLoop: (any EventLoop)? = nil, logger: Logger = Logger(label: "herd.store"),
+        fsyncTimer: CoreMetrics.Timer? = nil
     ) throws(DurableStoreError) {
         try JournalFile.makeDirectory(directory)
         let lock = try JournalFile.lock(directory + "/lock", directory: directory)
@@ -107,7 +112,7 @@ public final class DurableStore: LocationStore, FloodSource {
                 ? nil
                 : JournalSyncer(
                     descriptor: file.descriptor, path: journalPath,
-                    interval: .milliseconds(fsyncIntervalMilliseconds), logger: logger)
+                    interval: .milliseconds(fsyncIntervalMilliseconds), logger: logger, timer: fsyncTimer)
         } catch {
             lock.close()
             throw error
@@ -234,6 +239,7 @@ public final class DurableStore: LocationStore, FloodSource {
             throw error
         }
         journalLength += pending.count
+        journalBytesWritten += UInt64(pending.count)
         entries += pendingEntries
         pendingEntries = 0
         // Keep a batch's worth of capacity, not the largest batch ever.

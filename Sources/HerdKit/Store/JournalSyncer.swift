@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Logging
 import Synchronization
@@ -27,7 +28,10 @@ final class JournalSyncer: Sendable {
     private let path: String
     private let logger: Logger
 
-    init(descriptor: Int32, path: String, interval: Duration, logger: Logger) {
+    private let timer: CoreMetrics.Timer?
+
+    init(descriptor: Int32, path: String, interval: Duration, logger: Logger, timer: CoreMetrics.Timer? = nil) {
+        self.timer = timer
         self.state = Mutex(State(descriptor: descriptor))
         self.path = path
         self.logger = logger
@@ -55,6 +59,8 @@ final class JournalSyncer: Sendable {
         guard dirty.exchange(false, ordering: .acquiring) else { return }
         state.withLock { state in
             guard !state.stopped else { return }
+            let started = ContinuousClock.now
+            defer { timer?.record(ContinuousClock.now - started) }
             if fsync(state.descriptor) != 0 {
                 let code = errno
                 logger.error("fsync \(path) failed: \(String(cString: strerror(code))) (errno \(code))")

@@ -8,6 +8,8 @@
 /// Every stored update gets the next number of the store's *sequence*, so a peer link can send "every
 /// record changed since n" (anti-entropy, Docs/anti-entropy.md) instead of the whole table.
 public protocol LocationStore: AnyObject {
+    /// Bytes written to the journal since the store was opened, for metrics.
+    var journalBytesWritten: UInt64 { get }
     /// The stored AT line for a client, if any.
     func record(for client: ClientID) -> ATLine?
     /// Whether `line` would replace what is stored for its client (see ``store(_:from:)``).
@@ -75,6 +77,9 @@ public struct PeerCursor: Sendable, Hashable {
 }
 
 extension LocationStore {
+    /// Bytes written to the journal since the store was opened (0 for a store that keeps none).
+    public var journalBytesWritten: UInt64 { 0 }
+
     public func holds(exactly line: UnsafeRawBufferPointer) -> Bool {
         var fields = FieldCursor(line)
         guard fields.next() != nil, fields.next() != nil, fields.next() != nil, let id = fields.next(),

@@ -28,15 +28,17 @@ final class EmbeddedServer {
         settings.floodTimeout = .seconds(1)
         configure(&settings)
         transport = EmbeddedTransport(loop: loop)
+        let counters = ServerCounters(metrics: ServerMetrics(server: name), neighbours: config.neighbours(of: name))
         let peers = PeerLinks(
             serverName: name, neighbours: config.neighbours(of: name), store: store, transport: transport,
             directory: PeerDirectory(config: config), eventLoop: loop, settings: settings,
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test"), counters: counters)
         core = ServerCore(
             name: name, eventLoop: loop, store: store,
             pipeline: Pipeline(stages ?? [ParseStage(), DedupeStage(), StoreStage(), FloodStage(), RespondStage()]),
             peers: peers, provider: NoPlaces(), logFile: nil, trafficEnabled: false, settings: settings,
-            logger: Logger(label: "test"), clock: FixedClock(WallTime(seconds: 1_621_464_828, nanoseconds: 0)))
+            logger: Logger(label: "test"), clock: FixedClock(WallTime(seconds: 1_621_464_828, nanoseconds: 0)),
+            counters: counters)
     }
 
     /// Starts the peer links (they dial the embedded transport).
