@@ -1,34 +1,24 @@
 import COpenSSL
 import HerdKit
 
-/// The names a certificate is issued to: its subjectAltName DNS entries, then its subject's common name.
-/// Peer links compare them with the server name in the hello line.
+/// The names a certificate is issued to: its subjectAltName DNS entries, and nothing else. The subject's common
+/// name does not count (RFC 9525 dropped it, as browsers have): a name only in the common name is not one the CA
+/// vouched for as a host name, so a certificate whose subjectAltName leaves a server out cannot pass for it.
+/// Peer links compare these names with the server name in the hello line.
 enum TLSCertificateNames {
-    /// The names in `certificate` (an `X509*`), without duplicates, in that order.
+    /// The DNS subjectAltNames of `certificate` (an `X509*`), without duplicates, in the certificate's order;
+    /// empty when it has none (it then names no server at all).
     static func names(of certificate: OpaquePointer) -> [String] {
         var names: [String] = []
-        func add(_ name: String) {
-            if !name.isEmpty && !names.contains(name) { names.append(name) }
-        }
-        if let extensionData = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) {
-            let generalNames = OpaquePointer(extensionData)
-            for index in 0..<herd_sk_GENERAL_NAME_num(generalNames) {
-                if let entry = herd_sk_GENERAL_NAME_value(generalNames, index),
-                    let dns = herd_GENERAL_NAME_get0_dns(entry)
-                {
-                    add(string(dns))
-                }
-            }
-            GENERAL_NAMES_free(generalNames)
-        }
-        if let subject = X509_get_subject_name(certificate) {
-            var position: Int32 = -1
-            while true {
-                position = X509_NAME_get_index_by_NID(subject, NID_commonName, position)
-                if position < 0 { break }
-                if let entry = X509_NAME_get_entry(subject, position), let data = X509_NAME_ENTRY_get_data(entry) {
-                    add(string(data))
-                }
+        guard let extensionData = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) else { return [] }
+        let generalNames = OpaquePointer(extensionData)
+        defer { GENERAL_NAMES_free(generalNames) }
+        for index in 0..<herd_sk_GENERAL_NAME_num(generalNames) {
+            if let entry = herd_sk_GENERAL_NAME_value(generalNames, index),
+                let dns = herd_GENERAL_NAME_get0_dns(entry)
+            {
+                let name = string(dns)
+                if !name.isEmpty && !names.contains(name) { names.append(name) }
             }
         }
         return names
@@ -40,6 +30,7 @@ enum TLSCertificateNames {
         guard let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(certificate) }
         guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        // A verified certificate without DNS names is an identity that matches no server, never a missing one.
         return PeerIdentity(names: names(of: certificate))
     }
 

@@ -45,6 +45,13 @@ final class TLSContext: @unchecked Sendable {
             }
         }
         herd_SSL_CTX_set_herd_options(context)
+        // TLS 1.2 suites: forward secrecy (ECDHE) and an AEAD cipher only. TLS 1.3 suites (set apart, with
+        // SSL_CTX_set_ciphersuites) are all AEAD with forward secrecy already, so OpenSSL's defaults stay.
+        ERR_clear_error()
+        guard SSL_CTX_set_cipher_list(context, Self.tls12CipherList) == 1 else {
+            throw .configurationFailed(
+                "no usable TLS 1.2 cipher in '\(Self.tls12CipherList)': \(TLSError.drainErrorQueue())")
+        }
         _ = herd_SSL_CTX_set_mode(context, Int(SSL_MODE_RELEASE_BUFFERS))
         // Every connection is a fresh handshake: no session cache, no TLS 1.3 tickets to send or keep.
         _ = herd_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
@@ -117,7 +124,8 @@ final class TLSContext: @unchecked Sendable {
     }
 
     /// A new `SSL` for one connection. When dialling `host` with ``TLSConfiguration/verifyHostname``, the
-    /// server's certificate must also name that host (a DNS name, or an IP address for a numeric host).
+    /// server's certificate must also name that host in its subjectAltName (a DNS entry, or an IP entry for a
+    /// numeric host); its common name does not count.
     func makeSSL(dialling host: String? = nil) throws(TLSError) -> OpaquePointer {
         ERR_clear_error()
         guard let ssl = SSL_new(context) else { throw .configurationFailed(TLSError.drainErrorQueue()) }
@@ -125,6 +133,9 @@ final class TLSContext: @unchecked Sendable {
             let numeric = Self.isIPAddress(host)
             if !numeric { _ = herd_SSL_set_tlsext_host_name(ssl, host) }
             if configuration.verifyHostname {
+                // subjectAltName only: without this flag OpenSSL falls back to the subject's common name when
+                // a certificate has no DNS subjectAltName, which RFC 9525 and browsers no longer do.
+                SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NEVER_CHECK_SUBJECT))
                 let accepted =
                     numeric ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) : SSL_set1_host(ssl, host)
                 guard accepted == 1 else {
@@ -135,6 +146,15 @@ final class TLSContext: @unchecked Sendable {
         }
         return ssl
     }
+
+    /// The TLS 1.2 cipher suites both roles offer, most preferred first (the server's order wins): ECDHE key
+    /// exchange with AES-GCM or ChaCha20-Poly1305, for ECDSA keys (what `herd certs` makes) and RSA keys. No RSA
+    /// key exchange (no forward secrecy), no CBC (padding oracles), no DHE (slow, and needs parameters).
+    static let tls12CipherList = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
 
     static func protocolNumber(_ version: TLSConfiguration.Version) -> Int32 {
         switch version {

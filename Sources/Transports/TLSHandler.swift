@@ -47,6 +47,8 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingOutputClose: [EventLoopPromise<Void>?]?
     /// Why the connection failed, for writes that come after (they fail with the reason, not just "closed").
     private var failure: TLSError?
+    /// After a refusal: the output is shut and input is dropped until the other side closes.
+    private var lingering = false
 
     /// Completes when the handshake has finished (with the other side's verified names, if it showed a
     /// certificate that verified) or has failed (with a ``TLSError``).
@@ -165,7 +167,8 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         case .closed:
-            break
+            // The other side has read the alert and closed: nothing is left unread.
+            if lingering { context.close(promise: nil) }
         }
     }
 
@@ -375,18 +378,48 @@ final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         failure = error
         timeout?.cancel()
         timeout = nil
-        handshakePromise.fail(error)
         failHeldWrites(with: error)
         for promise in pendingOutputClose ?? [] { promise?.fail(error) }
         pendingOutputClose = nil
-        guard close else { return }
-        if sendAlert {
-            // Let the other side learn why (a protocol_version or bad_certificate alert), then close.
-            writeCiphertext(context: context) { context.close(promise: nil) }
-        } else {
-            context.close(promise: nil)
+        guard close, sendAlert else {
+            handshakePromise.fail(error)
+            if close { context.close(promise: nil) }
+            return
+        }
+        // Let the other side learn why (a protocol_version or bad_certificate alert), and only then report the
+        // failure: a dialler told of it may exit at once (`herd send` does), taking the socket and the unsent
+        // alert with it.
+        writeCiphertext(context: context) {
+            self.handshakePromise.fail(error)
+            self.closeAfterAlert(context: context)
         }
     }
+
+    /// Closes once the alert is out without losing it. The other side may still be sending (the rest of its
+    /// flight, or data after a TLS 1.3 handshake it thinks done), and closing a socket with unread input makes
+    /// the kernel reset the connection, which can discard the alert before it is read. So the output is shut
+    /// first (the alert, then end of input), what still arrives is read and dropped, and the socket closes when
+    /// the other side closes its own or after ``alertLinger``.
+    private func closeAfterAlert(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        // Set first: an end of input that arrives while the output is being shut closes at once too.
+        lingering = true
+        let shut = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: shut)
+        shut.futureResult.assumeIsolated().whenComplete { result in
+            guard case .success = result, context.channel.isActive else {
+                context.close(promise: nil)
+                return
+            }
+            context.read()
+            self.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: Self.alertLinger) {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// Longest a refused connection keeps reading (and dropping) what the other side still sends.
+    static let alertLinger = TimeAmount.seconds(2)
 
     private func failHeldWrites(with error: TLSError) {
         let held = heldWrites

@@ -22,6 +22,10 @@ struct TLSCertsCommandTests {
         try await OpenSSLClient.run(arguments, input: "", until: { _ in false }, timeout: .seconds(30))
     }
 
+    private func mode(_ path: String) throws -> Int? {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+    }
+
     @Test func certsMakesACAAndOneCertificatePerServerOfTheDefaultHerd() async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -35,18 +39,87 @@ struct TLSCertsCommandTests {
             #expect(text.contains("DNS:\(name), IP Address:127.0.0.1"), "\(text)")
             #expect(text.contains("TLS Web Server Authentication, TLS Web Client Authentication"))
             #expect(text.contains("CN = \(name)"))
-            let keyMode = try FileManager.default.attributesOfItem(atPath: out + "/\(name).key")[.posixPermissions]
-            #expect((keyMode as? NSNumber)?.intValue == 0o600)
+            #expect(try mode(out + "/\(name).key") == 0o600)
         }
-        let caKeyMode = try FileManager.default.attributesOfItem(atPath: out + "/ca.key")[.posixPermissions]
-        #expect((caKeyMode as? NSNumber)?.intValue == 0o600)
+        // The CA's key is not among the files servers read: it has a directory of its own, for its owner only.
+        #expect(!FileManager.default.fileExists(atPath: out + "/ca.key"))
+        #expect(try mode(directory + "/certs-ca") == 0o700)
+        #expect(try mode(directory + "/certs-ca/ca.key") == 0o600)
+        #expect(made.stdout.contains("\(directory)/certs-ca/ca.key"), "\(made.stdout)")
+        #expect(made.stdout.contains("servers do not need"), "\(made.stdout)")
+        let caKey = try String(contentsOfFile: directory + "/certs-ca/ca.key", encoding: .utf8)
+        let checked = try await openssl(["pkey", "-in", directory + "/certs-ca/ca.key", "-pubout"])
+        let caPublic = try await openssl(["x509", "-in", out + "/ca.pem", "-noout", "-pubkey"])
+        #expect(checked.contains("BEGIN PUBLIC KEY") && checked == caPublic, "\(checked) \(caPublic)")
 
-        // Run again (a server was added, say): the CA is kept, so certificates already deployed stay valid.
+        // Run again (a server was added, say): the CA and its key are found and kept, so certificates already
+        // deployed stay valid.
         let caBefore = try String(contentsOfFile: out + "/ca.pem", encoding: .utf8)
         let again = try await Subprocess.runHerd(["certs", "--out", out])
-        #expect(again.status == 0)
+        #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("using the CA in"))
         #expect(try String(contentsOfFile: out + "/ca.pem", encoding: .utf8) == caBefore)
+        #expect(try String(contentsOfFile: directory + "/certs-ca/ca.key", encoding: .utf8) == caKey)
+        #expect(!FileManager.default.fileExists(atPath: out + "/ca.key"))
+    }
+
+    @Test func addingAServerLaterSignsItWithTheSameCAKeptApart() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/herd.yaml"
+        try "servers:\n  - {name: Alford, client_port: 12000, peer_port: 12100}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try await Subprocess.runHerd(["certs", "--config", config])
+        #expect(first.status == 0, "\(first.stderr)")
+        try
+            "servers:\n  - {name: Alford, client_port: 12000, peer_port: 12100}\n  - {name: Bolden, client_port: 12001, peer_port: 12101}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let second = try await Subprocess.runHerd(["certs", "--config", config])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("using the CA in \(directory)/certs/ca.pem"), "\(second.stdout)")
+        for name in ["Alford", "Bolden"] {
+            let verified = try await openssl([
+                "verify", "-CAfile", directory + "/certs/ca.pem", directory + "/certs/\(name).pem",
+            ])
+            #expect(verified.contains("\(name).pem: OK"), "\(verified)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/certs/ca.key"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/certs-ca/ca.key"))
+
+        // --ca-dir puts the key elsewhere; without it there, the CA cannot sign and nothing is overwritten.
+        let elsewhere = directory + "/vault/herd-ca"
+        let apart = try await Subprocess.runHerd([
+            "certs", "--config", config, "--out", directory + "/other", "--ca-dir", elsewhere,
+        ])
+        #expect(apart.status == 0, "\(apart.stderr)")
+        #expect(try mode(elsewhere) == 0o700)
+        #expect(try mode(elsewhere + "/ca.key") == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/other/ca.key"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/other-ca"))
+        try FileManager.default.removeItem(atPath: directory + "/other/Alford.pem")
+        let keyless = try await Subprocess.runHerd(["certs", "--config", config, "--out", directory + "/other"])
+        #expect(keyless.status != 0)
+        #expect(keyless.stderr.contains("--ca-dir"), "\(keyless.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/other/Alford.pem"))
+    }
+
+    /// A directory made by an older `herd certs` has ca.key beside the servers' files: it is moved out of it.
+    @Test func aCAKeyAmongTheServersFilesIsMovedOut() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/certs"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let authority = try TLSCertificateAuthority.create(commonName: "old herd CA")
+        try authority.write(certificateTo: out + "/ca.pem", keyTo: out + "/ca.key")
+        let made = try await Subprocess.runHerd(["certs", "--out", out])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("moved \(out)/ca.key to \(directory)/certs-ca/ca.key"), "\(made.stdout)")
+        #expect(made.stdout.contains("using the CA in"), "\(made.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/ca.key"))
+        #expect(try String(contentsOfFile: directory + "/certs-ca/ca.key", encoding: .utf8) == authority.privateKeyPEM)
+        #expect(try String(contentsOfFile: out + "/ca.pem", encoding: .utf8) == authority.certificatePEM)
+        let verified = try await openssl(["verify", "-CAfile", out + "/ca.pem", out + "/Alford.pem"])
+        #expect(verified.contains("Alford.pem: OK"), "\(verified)")
     }
 
     @Test func certsThenTLSInTheConfigGivesTheSameHerdOverTLS() async throws {
@@ -75,6 +148,9 @@ struct TLSCertsCommandTests {
         let made = try await Subprocess.runHerd(["certs", "--config", config])
         #expect(made.status == 0, "\(made.stderr)")
         #expect(FileManager.default.fileExists(atPath: directory + "/certs/Hamilton.pem"))
+        // The servers read certs/, which holds no CA key: the herd below runs without it.
+        #expect(!FileManager.default.fileExists(atPath: directory + "/certs/ca.key"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/certs-ca/ca.key"))
         // Step 2: tcp becomes tls, nothing else.
         try yaml.replacingOccurrences(of: "clients: tcp", with: "clients: tls")
             .replacingOccurrences(of: "peers: tcp", with: "peers: tls")

@@ -73,6 +73,37 @@ struct TLSPeerAuthenticationTests {
         }
     }
 
+    /// A herd certificate whose subject says CN=`commonName` but whose subjectAltName has only `dnsNames` (and
+    /// 127.0.0.1), as a TLS configuration presenting it.
+    private func identity(in herd: TestHerd, commonName: String, dnsNames: [String]) throws -> TLSConfiguration {
+        let authority = try #require(herd.authority)
+        let base = (herd.directory as NSString).appendingPathComponent("cn-\(commonName)-\(UUID().uuidString)")
+        try authority.issue(commonName: commonName, dnsNames: dnsNames, ipAddresses: ["127.0.0.1"])
+            .write(certificateTo: base + ".pem", keyTo: base + ".key")
+        return TLSConfiguration(
+            certificateChainFile: base + ".pem", privateKeyFile: base + ".key", caFile: herd.caFile, verifyPeer: true)
+    }
+
+    @Test func aPeerNamedOnlyInTheCommonNameOfItsCertificateIsRefused() async throws {
+        try await withTestHerd(starting: ["Alford", "Parker", "Welsh"], security: .tls(clients: true, peers: true)) {
+            herd in
+            // CN=Parker, but the subjectAltName, the only name that counts, says Mallory.
+            let mallory = try TLSTransport(
+                configuration: try identity(in: herd, commonName: "Parker", dnsNames: ["Mallory"]))
+            try await attemptInjection(herd, using: mallory, claiming: "Parker", client: "mallory")
+            try await herd.waitForLogLine(
+                "Alford", containing: ["claiming Parker refused", "its certificate names Mallory"])
+            try await expectNotInjected(herd, client: "mallory")
+
+            // CN=Welsh and no DNS subjectAltName at all: it names no server, whatever its common name says.
+            let nameless = try TLSTransport(configuration: try identity(in: herd, commonName: "Welsh", dnsNames: []))
+            try await attemptInjection(herd, using: nameless, claiming: "Welsh", client: "eve")
+            try await herd.waitForLogLine("Alford", containing: ["claiming Welsh refused"])
+            try await expectNotInjected(herd, client: "eve")
+            try await expectStillServing(herd)
+        }
+    }
+
     @Test func aPlainTCPPeerIsRefused() async throws {
         try await withTestHerd(starting: ["Alford", "Parker", "Welsh"], security: .tls(clients: true, peers: true)) {
             herd in
@@ -85,10 +116,13 @@ struct TLSPeerAuthenticationTests {
         }
     }
 
-    @Test func aDiallerRefusesAListenerThatIsNotTheNeighbourItDialled() async throws {
+    /// An impostor with a valid herd certificate for Bolden listens where Alford expects Parker; its common name
+    /// may even say Parker: only the subjectAltName counts.
+    @Test(arguments: ["Bolden", "Parker"])
+    func aDiallerRefusesAListenerThatIsNotTheNeighbourItDialled(commonName: String) async throws {
         let herd = try TestHerd(security: .tls(clients: true, peers: true))
-        // An impostor with a valid herd certificate for Bolden listens where Alford expects Parker.
-        let impostor = try await LineRecorder.listen(on: try TLSTransport(configuration: try herd.identity("Bolden")))
+        let impostor = try await LineRecorder.listen(
+            on: try TLSTransport(configuration: try identity(in: herd, commonName: commonName, dnsNames: ["Bolden"])))
         herd.peerDirectory.record(impostor.endpoint, for: "Parker")
         do {
             try await herd.start("Alford")

@@ -106,3 +106,66 @@ final class LogCapture: Sendable {
         }
     }
 }
+
+/// Runs `openssl arguments...` to completion (making a key or a certificate) and returns its output.
+@discardableResult
+func openssl(_ arguments: [String]) async throws -> String {
+    try await OpenSSLClient.run(arguments, input: "", until: { _ in false }, timeout: .seconds(30))
+}
+
+/// The real `openssl s_server` listening on a free loopback port, to see what a herd dialler agrees to. Its
+/// standard input stays open (at end of input s_server would end the connection it is serving).
+final class OpenSSLServer {
+    let port: Int
+    private let process: Process
+    private let input: Pipe
+    private let output: PipeOutput
+
+    /// Starts `openssl s_server -accept 127.0.0.1:0 arguments...` and waits until it listens.
+    init(_ arguments: [String]) async throws {
+        let process = Process()
+        let input = Pipe()
+        let outputPipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:0"] + arguments
+        process.standardInput = input
+        process.standardOutput = outputPipe
+        process.standardError = outputPipe
+        try process.run()
+        let output = PipeOutput(reading: outputPipe.fileHandleForReading)
+        // It prints `ACCEPT 127.0.0.1:PORT` once listening.
+        let prefix = "ACCEPT 127.0.0.1:"
+        var port: Int?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while port == nil && process.isRunning && ContinuousClock.now < deadline {
+            port =
+                output.text.split(separator: "\n").lazy.compactMap { line in
+                    line.hasPrefix(prefix) ? Int(line.dropFirst(prefix.count)) : nil
+                }.first
+            if port == nil { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let port else {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            throw HarnessError("openssl s_server did not start: \(output.text)")
+        }
+        self.process = process
+        self.input = input
+        self.output = output
+        self.port = port
+    }
+
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
+
+    /// What it has printed so far.
+    var text: String { output.text }
+
+    /// Kills it: SIGKILL, since a test process may hand its children SIGTERM blocked.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? input.fileHandleForWriting.close()
+    }
+
+    deinit { stop() }
+}

@@ -111,17 +111,20 @@ struct TLSTransportTests {
         }
     }
 
-    @Test func namesComeFromSubjectAltNamesThenTheCommonName() async throws {
+    /// The identity is the certificate's DNS subjectAltNames only: the common name is not one of them, and a
+    /// certificate that has a common name but no DNS subjectAltName names no one.
+    @Test(arguments: [["welsh.example", "Welsh2"], ["welsh.example"], []])
+    func namesComeFromSubjectAltNamesOnly(dnsNames: [String]) async throws {
         try await withTLSTestPKI { pki in
-            let issued = try pki.authority.issue(
-                commonName: "Welsh", dnsNames: ["welsh.example", "Welsh2"], ipAddresses: ["127.0.0.1"])
+            // The IP entry is for the dialler's host check (it dials 127.0.0.1).
+            let issued = try pki.authority.issue(commonName: "Welsh", dnsNames: dnsNames, ipAddresses: ["127.0.0.1"])
             try issued.write(certificateTo: pki.path("w.pem"), keyTo: pki.path("w.key"))
             let server = TLSConfiguration(
                 certificateChainFile: pki.path("w.pem"), privateKeyFile: pki.path("w.key"), caFile: pki.caFile,
                 verifyPeer: false)
             try await withTLSEchoServer(server) { (endpoint: Endpoint) in
                 let peer = try await TLSTransport(configuration: .client(caFile: pki.caFile)).dialledPeer(endpoint)
-                #expect(peer.identity == PeerIdentity(names: ["welsh.example", "Welsh2", "Welsh"]))
+                #expect(peer.identity == PeerIdentity(names: dnsNames))
             }
         }
     }
@@ -223,6 +226,34 @@ struct TLSTransportTests {
                     _ = try await TLSTransport(configuration: .client(caFile: pki.caFile)).dialledPeer(endpoint)
                 }
                 #expect("\(error.map(String.init(describing:)) ?? "")".contains("IP address mismatch"))
+            }
+        }
+    }
+
+    /// A dialler checks the host against the server's subjectAltName only: a certificate whose common name is
+    /// the host but whose subjectAltName leaves it out does not pass for it, even when the certificate has no
+    /// DNS subjectAltName at all (where OpenSSL would otherwise fall back to the common name).
+    @Test(arguments: [
+        (["localhost"], [], true), (["elsewhere.example"], [], false), ([], ["10.1.2.3"], false), ([], [], false),
+    ])
+    func aDiallerMatchesTheHostOnSubjectAltNamesNotTheCommonName(
+        dnsNames: [String], ipAddresses: [String], accepted: Bool
+    ) async throws {
+        try await withTLSTestPKI { pki in
+            let issued = try pki.authority.issue(commonName: "localhost", dnsNames: dnsNames, ipAddresses: ipAddresses)
+            try issued.write(certificateTo: pki.path("cn.pem"), keyTo: pki.path("cn.key"))
+            let server = TLSConfiguration(
+                certificateChainFile: pki.path("cn.pem"), privateKeyFile: pki.path("cn.key"), caFile: pki.caFile,
+                verifyPeer: false)
+            try await withTLSEchoServer(server) { (endpoint: Endpoint) in
+                let byName = Endpoint(host: "localhost", port: endpoint.port)
+                let dialler = try TLSTransport(configuration: .client(caFile: pki.caFile))
+                if accepted {
+                    #expect(try await dialler.dialledPeer(byName).identity == PeerIdentity(names: dnsNames))
+                } else {
+                    let error = await #expect(throws: TLSError.self) { _ = try await dialler.dialledPeer(byName) }
+                    #expect("\(error.map(String.init(describing:)) ?? "")".contains("hostname mismatch"))
+                }
             }
         }
     }
