@@ -15,11 +15,27 @@ import Transports
 ///
 /// Every command (`up`, `serve`, `send`, `check`, `certs`, `bench`) then works with the custom parts by name.
 public enum HerdCLI {
+    /// The exit status of every config error (EX_CONFIG of sysexits.h), so a service manager can tell a
+    /// config to fix from a crash and stop restarting (`RestartPreventExitStatus=78`).
+    public static let configErrorStatus: Int32 = 78
+
     /// Parses `arguments` (the process's own when nil), runs the command with the parts `registry` names,
-    /// and exits the process with the command's status.
+    /// and exits the process with the command's status: 78 for a config error.
     public static func main(registry: HerdRegistry = .standard, arguments: [String]? = nil) async {
         await $registry.withValue(registry) {
-            await HerdCommand.main(arguments)
+            do {
+                var command = try HerdCommand.parseAsRoot(arguments)
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as ConfigError {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                exit(configErrorStatus)
+            } catch {
+                HerdCommand.exit(withError: error)
+            }
         }
     }
 

@@ -8,6 +8,7 @@ struct HerdCommand: AsyncParsableCommand {
         CommandConfiguration(
             commandName: HerdCLI.executableName,
             abstract: "Run and talk to a proxy server herd.",
+            version: Herd.version,
             subcommands: [
                 UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
                 CertsCommand.self, StatusCommand.self,

@@ -1,3 +1,4 @@
+import Dispatch
 import HerdKit
 import Logging
 import ServiceLifecycle
@@ -6,9 +7,21 @@ import ServiceLifecycle
     import Glibc
 #endif
 
-/// Runs servers until SIGTERM or SIGINT, printing each server's addresses once it is bound.
+/// Runs servers until SIGTERM or SIGINT, printing each server's addresses once it is bound. SIGHUP reopens
+/// every log file (after logrotate moved them).
 enum ServerRunner {
     static func run(_ servers: [HerdServer]) async throws {
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hangUp.setEventHandler {
+            for server in servers { server.logger.notice("SIGHUP: reopening the log file") }
+            for failure in LogFile.reopenAll() {
+                for server in servers { server.logger.error("\(failure)") }
+            }
+            for server in servers { server.logger.notice("log file reopened after SIGHUP") }
+        }
+        hangUp.resume()
+        defer { hangUp.cancel() }
         var logger = Logger(label: "herd")
         logger.logLevel = .warning
         let group = ServiceGroup(

@@ -34,6 +34,15 @@ final class TLSContext: @unchecked Sendable {
         SSL_CTX_free(context)
     }
 
+    /// When the context's own certificate expires, if it has one (for the expiry metric).
+    var certificateExpiry: Date? {
+        guard let leaf = SSL_CTX_get0_certificate(context) else { return nil }
+        var days: Int32 = 0
+        var seconds: Int32 = 0
+        guard ASN1_TIME_diff(&days, &seconds, nil, X509_get0_notAfter(leaf)) == 1 else { return nil }
+        return Date(timeIntervalSinceNow: Double(days) * 86_400 + Double(seconds))
+    }
+
     private func configure() throws(TLSError) {
         let settings = configuration
         guard herd_SSL_CTX_set_min_proto_version(context, Self.protocolNumber(settings.minimumVersion)) == 1 else {

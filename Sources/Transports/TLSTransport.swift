@@ -1,3 +1,4 @@
+import CoreMetrics
 import HerdKit
 import Logging
 import NIOCore
@@ -22,9 +23,11 @@ public struct TLSTransport: Transport {
     ///   - base: the transport whose connections are secured.
     ///   - logger: where refused handshakes on a listener are reported (the server's log).
     ///   - endpointName: the endpoint in those reports, as `clients` or `peers`.
+    ///   - metrics: where failed handshakes (`herd_tls_handshake_failures_total`) and the certificate's
+    ///     expiry (`herd_tls_certificate_expiry_timestamp_seconds`) are reported, by endpoint.
     public init(
         configuration: TLSConfiguration, base: any Transport = TCPTransport(), logger: Logger? = nil,
-        endpointName: String = "TLS"
+        endpointName: String = "TLS", metrics: ServerMetrics? = nil
     ) throws(TLSError) {
         self.configuration = configuration
         self.base = base
@@ -33,7 +36,14 @@ public struct TLSTransport: Transport {
         self.serverContext = canListen ? try TLSContext(configuration: configuration, role: .server) : nil
         self.logger = logger
         self.endpointName = endpointName
+        self.handshakeFailures = metrics?.counter("herd_tls_handshake_failures_total", [("endpoint", endpointName)])
+        if let metrics, let expiry = (serverContext ?? clientContext).certificateExpiry {
+            metrics.gauge("herd_tls_certificate_expiry_timestamp_seconds", [("endpoint", endpointName)])
+                .record(expiry.timeIntervalSince1970.rounded())
+        }
     }
+
+    private let handshakeFailures: Counter?
 
     public var eventLoopGroup: any EventLoopGroup { base.eventLoopGroup }
 
@@ -44,6 +54,7 @@ public struct TLSTransport: Transport {
         let configuration = configuration
         let logger = logger
         let endpointName = endpointName
+        let failures = handshakeFailures
         let secured = ConnectionSetup(admit: setup.admit) { channel, peer in
             let handler = try Self.secure(channel, ssl: serverContext.makeSSL(), role: .server, configuration)
             handler.handshakeFuture.assumeIsolated().whenComplete { result in
@@ -52,6 +63,7 @@ public struct TLSTransport: Transport {
                     identity = try result.get()
                 } catch {
                     // The handler closes the connection itself, after the alert that says why has gone out.
+                    failures?.increment()
                     logger?.warning(
                         "TLS connection from \(peer.remoteDescription) to the \(endpointName) endpoint refused: \(error)"
                     )
@@ -72,6 +84,7 @@ public struct TLSTransport: Transport {
     public func dial(_ endpoint: Endpoint, eventLoop: any EventLoop, setup: ConnectionSetup) -> EventLoopFuture<Void> {
         let configuration = configuration
         let clientContext = clientContext
+        let failures = handshakeFailures
         let ready = eventLoop.makePromise(of: Void.self)
         let secured = ConnectionSetup { channel, peer in
             let handler = try Self.secure(
@@ -82,6 +95,7 @@ public struct TLSTransport: Transport {
                     identity = try result.get()
                 } catch {
                     // The handler closes the connection itself, after its alert.
+                    failures?.increment()
                     ready.fail(error)
                     return
                 }
@@ -120,7 +134,8 @@ extension TLSTransport {
                 options: context.options, serverName: context.serverName, kind: kind)
             do {
                 return try TLSTransport(
-                    configuration: configuration, logger: context.logger, endpointName: kind.rawValue)
+                    configuration: configuration, logger: context.logger, endpointName: kind.rawValue,
+                    metrics: context.metrics)
             } catch let error as TLSError {
                 throw configuration.configError(for: error, options: context.options)
             }

@@ -81,7 +81,7 @@ private struct TopLevelReader {
     func read() throws(ConfigError) -> HerdConfig {
         try top.allowOnly([
             "servers", "links", "transport", "provider", "pipeline", "log_dir", "log_level", "data_dir", "storage",
-            "limits", "peer_links", "admin",
+            "limits", "peer_links", "admin", "log_format",
         ])
         let servers = try readServers()
         let links = try readLinks(servers: servers)
@@ -91,7 +91,11 @@ private struct TopLevelReader {
         let peers = try component(transport, "peers", default: "tcp")
         let provider = try component(top, "provider", default: "fixture")
         let pipeline = try readPipeline()
-        let logDirectory = try top.path("log_dir") ?? ConfigPaths.resolve("logs", against: top.baseDirectory)
+        // `-` is standard error, not a directory.
+        let logDirectory =
+            try top.string("log_dir") == LogFile.standardErrorPath
+            ? LogFile.standardErrorPath
+            : try top.path("log_dir") ?? ConfigPaths.resolve("logs", against: top.baseDirectory)
         let logLevel = try readLogLevel()
 
         let dataDirectory = try top.path("data_dir") ?? ConfigPaths.resolve("data", against: top.baseDirectory)
@@ -155,6 +159,12 @@ private struct TopLevelReader {
             pipeline: pipeline, logDirectory: logDirectory, logLevel: logLevel, dataDirectory: dataDirectory,
             storage: storage, limits: limits, redial: redial, peerAuthentication: peerAuthentication, source: file,
             baseDirectory: top.baseDirectory)
+        if let format = try top.string("log_format") {
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw top.error("log_format", "expected text or json, got '\(format)'")
+            }
+            config.logFormat = parsed
+        }
         if let bind = try adminOptions.string("bind") {
             guard !bind.isEmpty else {
                 throw adminOptions.error("bind", "expected an address, as 127.0.0.1 or 0.0.0.0")

@@ -43,7 +43,11 @@ public struct ConfigOptions: Sendable, Hashable {
     /// Fails on keys the component does not know, so a typo is an error rather than silently ignored.
     public func allowOnly(_ keys: Set<String>) throws(ConfigError) {
         for key in values.keys.sorted() where !keys.contains(key) {
-            throw error(key, "unknown key; expected one of: \(keys.sorted().joined(separator: ", "))")
+            throw error(
+                key,
+                keys.isEmpty
+                    ? "unknown key; this part takes no options"
+                    : "unknown key; expected one of: \(keys.sorted().joined(separator: ", "))")
         }
     }
 

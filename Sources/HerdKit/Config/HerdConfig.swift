@@ -111,6 +111,8 @@ public struct HerdConfig: Sendable {
     public var redial: Redial
     /// How neighbours prove who they are.
     public var peerAuthentication: PeerAuthentication
+    /// How log records are written (`log_format`).
+    public var logFormat = LogFormat.text
     /// The address admin endpoints bind: loopback unless the config says otherwise (`admin.bind`).
     public var adminBind = "127.0.0.1"
     /// The file this was read from, for messages.

@@ -9,17 +9,20 @@ import Logging
 #endif
 
 /// A swift-log handler that writes one timestamped line per record to a ``LogFile``:
-/// `2026-11-25T19:22:00.123456Z info Alford: message key=value`.
+/// `2026-11-25T19:22:00.123456Z info Alford: message key=value`, or with ``LogFormat/json``
+/// `{"time":"...","level":"info","server":"Alford","message":"...","key":"value"}`.
 public struct FileLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let file: LogFile
     private let label: String
+    private let format: LogFormat
 
-    public init(label: String, file: LogFile, level: Logger.Level = .info) {
+    public init(label: String, file: LogFile, level: Logger.Level = .info, format: LogFormat = .text) {
         self.label = label
         self.file = file
         self.logLevel = level
+        self.format = format
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -28,9 +31,19 @@ public struct FileLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        if format == .json {
+            var text = "{\"time\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"server\":"
+            text += LogFormat.jsonString(label) + ",\"message\":" + LogFormat.jsonString("\(event.message)")
+            for (key, value) in merged.sorted(by: { $0.key < $1.key })
+            where !["time", "level", "server", "message"].contains(key) {
+                text += "," + LogFormat.jsonString(key) + ":" + LogFormat.jsonString("\(value)")
+            }
+            file.write(text + "}\n")
+            return
+        }
         var text = Self.timestamp()
         text += " \(event.level) \(label): \(event.message)"
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             text += " \(key)=\(value)"
         }

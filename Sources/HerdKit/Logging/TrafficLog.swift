@@ -15,15 +15,23 @@ final class TrafficLog {
     private var stamp: [UInt8] = []
     private var stampIsCurrent = false
     private let flushThreshold = 64 * 1024
+    let format: LogFormat
 
-    init(file: LogFile?, enabled: Bool) {
+    init(file: LogFile?, enabled: Bool, format: LogFormat = .text) {
         self.file = file
         self.isEnabled = enabled && file != nil
+        self.format = format
     }
 
-    /// The per-connection part of a record: `info <server>: <origin> `.
-    static func prefix(server: String, origin: Envelope.Origin) -> [UInt8] {
-        Array("info \(server): \(origin) ".utf8)
+    /// The per-connection part of a record: `info <server>: <origin> `, or its JSON fields.
+    static func prefix(server: String, origin: Envelope.Origin, format: LogFormat = .text) -> [UInt8] {
+        switch format {
+        case .text: Array("info \(server): \(origin) ".utf8)
+        case .json:
+            Array(
+                ("\"level\":\"info\",\"server\":" + LogFormat.jsonString(server) + ",\"origin\":"
+                    + LogFormat.jsonString("\(origin)") + ",").utf8)
+        }
     }
 
     /// A line read (without its LF).
@@ -58,6 +66,10 @@ final class TrafficLog {
     }
 
     private func append(direction: UInt8, prefix: [UInt8], _ line: UnsafeRawBufferPointer) {
+        if format == .json {
+            appendJSON(direction: direction, prefix: prefix, line)
+            return
+        }
         if !stampIsCurrent {
             stamp = Array((FileLogHandler.timestamp() + " ").utf8)
             stampIsCurrent = true
@@ -80,6 +92,22 @@ final class TrafficLog {
             buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[plainStart...]))
         }
         buffer.append(ASCII.lineFeed)
+        if buffer.count >= flushThreshold { flush() }
+    }
+
+    /// `{"time":"...","level":"info","server":"...","origin":"...","direction":"in","line":"..."}`.
+    private func appendJSON(direction: UInt8, prefix: [UInt8], _ line: UnsafeRawBufferPointer) {
+        if !stampIsCurrent {
+            stamp = Array("{\"time\":\"\(FileLogHandler.timestamp())\",".utf8)
+            stampIsCurrent = true
+        }
+        buffer += stamp
+        buffer += prefix
+        buffer += Array(
+            (direction == ASCII.lessThan ? "\"direction\":\"in\",\"line\":\"" : "\"direction\":\"out\",\"line\":\"")
+                .utf8)
+        LogFormat.appendJSONEscaped(line, to: &buffer)
+        buffer += Array("\"}\n".utf8)
         if buffer.count >= flushThreshold { flush() }
     }
 

@@ -25,6 +25,10 @@ struct MeteredPlaceProvider: PlaceProvider {
         self.upstream = upstream
         self.metrics = metrics
         self.requests = metrics.counter("herd_provider_requests_total")
+        // The known failures start at 0, so a dashboard's rate() has a series before the first one.
+        for status in [PlacesResponse.Status.overQueryLimit, .requestDenied, .invalidRequest, .unknownError] {
+            _ = metrics.counter("herd_provider_upstream_errors_total", [("status", status.rawValue)])
+        }
     }
 
     func immediatePlaces(_ query: PlaceQuery) -> PlacesResponse? {

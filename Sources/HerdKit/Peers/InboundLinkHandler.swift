@@ -128,7 +128,8 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
             send(message, context: context)
             return true
         case .accept(let neighbour, let reply):
-            logPrefix = TrafficLog.prefix(server: server.name, origin: .peer(neighbour))
+            logPrefix = TrafficLog.prefix(
+                server: server.name, origin: .peer(neighbour), format: server.traffic.format)
             server.peers.inboundLinked(neighbour, self)
             server.peerHandshakeCompleted(context.channel)
             server.logger.info("peer link from \(neighbour) opened (\(peer.remoteDescription))")

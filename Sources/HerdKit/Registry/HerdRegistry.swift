@@ -50,11 +50,26 @@ public struct HerdRegistry: Sendable {
     /// The five core stages: parse, dedupe, store, flood, respond.
     public static var core: HerdRegistry {
         var registry = HerdRegistry()
-        registry.registerStage("parse") { _ in ParseStage() }
-        registry.registerStage("dedupe") { _ in DedupeStage() }
-        registry.registerStage("store") { _ in StoreStage() }
-        registry.registerStage("flood") { _ in FloodStage() }
-        registry.registerStage("respond") { _ in RespondStage() }
+        registry.registerStage("parse") { context in
+            try context.options.allowOnly([])
+            return ParseStage()
+        }
+        registry.registerStage("dedupe") { context in
+            try context.options.allowOnly([])
+            return DedupeStage()
+        }
+        registry.registerStage("store") { context in
+            try context.options.allowOnly([])
+            return StoreStage()
+        }
+        registry.registerStage("flood") { context in
+            try context.options.allowOnly([])
+            return FloodStage()
+        }
+        registry.registerStage("respond") { context in
+            try context.options.allowOnly([])
+            return RespondStage()
+        }
         return registry
     }
 
@@ -100,14 +115,14 @@ public struct HerdRegistry: Sendable {
         }
     }
 
-    func makeStage(_ component: HerdConfig.Component, context: Context) throws -> any MessageHandler {
+    public func makeStage(_ component: HerdConfig.Component, context: Context) throws -> any MessageHandler {
         guard let factory = stages[component.name] else {
             throw ConfigError(file: context.config.source, key: "pipeline", reason: "unknown stage '\(component.name)'")
         }
         return try factory(context)
     }
 
-    func makeProvider(context: Context) throws -> any PlaceProvider {
+    public func makeProvider(context: Context) throws -> any PlaceProvider {
         let name = context.config.provider.name
         guard let factory = providers[name] else {
             throw ConfigError(file: context.config.source, key: "provider", reason: "unknown provider '\(name)'")
@@ -115,7 +130,8 @@ public struct HerdRegistry: Sendable {
         return try factory(context)
     }
 
-    func makeTransport(_ component: HerdConfig.Component, kind: EndpointKind, context: Context) throws -> any Transport
+    public func makeTransport(_ component: HerdConfig.Component, kind: EndpointKind, context: Context) throws
+        -> any Transport
     {
         guard let factory = transports[component.name] else {
             throw ConfigError(

@@ -3,6 +3,8 @@ import Logging
 /// Several servers of one config run in one process, sharing a peer directory so ports picked at bind
 /// time (port 0) are found by their neighbours. `herd up` and the end-to-end tests use it.
 public struct Herd: Sendable {
+    /// This build's version, as `herd --version` prints it.
+    public static let version = "0.13.0"
     public let servers: [HerdServer]
     public let directory: PeerDirectory
 

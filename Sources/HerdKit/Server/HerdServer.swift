@@ -38,11 +38,15 @@ public final class HerdServer: Service, Sendable {
         guard let server = config.server(named: name) else {
             throw ConfigError(file: config.source, key: "servers", reason: "no server named '\(name)'")
         }
-        let logPath = ConfigPaths.resolve("\(name).log", against: config.logDirectory)
+        let logPath =
+            config.logDirectory == LogFile.standardErrorPath
+            ? LogFile.standardErrorPath : ConfigPaths.resolve("\(name).log", against: config.logDirectory)
         let logFile = try LogFile(path: logPath)
         let level = config.logLevel
         let logger = Logger(label: name) { label in
-            var handlers: [any LogHandler] = [FileLogHandler(label: label, file: logFile, level: level)]
+            var handlers: [any LogHandler] = [
+                FileLogHandler(label: label, file: logFile, level: level, format: config.logFormat)
+            ]
             if let consoleLogLevel {
                 var console = StreamLogHandler.standardError(label: label)
                 console.logLevel = consoleLogLevel

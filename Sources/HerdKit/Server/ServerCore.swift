@@ -67,7 +67,7 @@ final class ServerCore {
         self.logger = logger
         self.clock = clock
         self.logFile = logFile
-        self.traffic = TrafficLog(file: logFile, enabled: trafficEnabled)
+        self.traffic = TrafficLog(file: logFile, enabled: trafficEnabled, format: settings.logFormat)
         self.context = HandlerContext(
             serverName: name, store: store, peers: peers, provider: provider, logger: logger, eventLoop: eventLoop,
             rules: settings.rules)

@@ -32,6 +32,9 @@ struct ServerSettings: Sendable {
     /// How long a graceful stop waits for replies still held before it closes the connections.
     var shutdownTimeout: Duration = .seconds(5)
 
+    /// How log records are written.
+    var logFormat = LogFormat.text
+
     init() {}
 
     init(config: HerdConfig) {
@@ -50,6 +53,7 @@ struct ServerSettings: Sendable {
         redialMaximum = .milliseconds(config.redial.maximumMilliseconds)
         handshakeTimeout = .milliseconds(config.limits.peerHandshakeTimeoutMilliseconds)
         maximumPeerConnections = config.limits.maximumPeerConnections
+        logFormat = config.logFormat
     }
 }
 

@@ -42,7 +42,8 @@ final class ClientSession: ChannelDuplexHandler, PassFlushing {
     init(server: ServerCore, origin: Envelope.Origin) {
         self.server = server
         self.origin = origin
-        self.logPrefix = TrafficLog.prefix(server: server.name, origin: origin)
+        self.logPrefix = TrafficLog.prefix(
+            server: server.name, origin: origin, format: server.traffic.format)
         self.framer = LineFramer(
             maximumLineBytes: server.settings.maximumLineBytes, echoBytes: server.settings.overlongEchoBytes)
         self.closePromise = server.eventLoop.makePromise(of: Void.self)
