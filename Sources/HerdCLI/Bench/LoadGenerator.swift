@@ -1,6 +1,8 @@
+import Foundation
 import HerdKit
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Opens connections to a client endpoint and runs a pipelined load over them.
 struct LoadGenerator {
@@ -14,6 +16,21 @@ struct LoadGenerator {
     ) async throws -> (LatencyStats, Double) {
         let start = MonotonicClock.nanoseconds()
         let perConnection = (0..<connections).map { total / connections + ($0 < total % connections ? 1 : 0) }
+        let finished = FinishedConnections()
+        // On a terminal, a phase that runs for more than a few seconds says it is still going.
+        let progress =
+            isatty(2) == 1
+            ? Task {
+                var seconds = 0
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(2))
+                    seconds += 2
+                    let done = finished.count.load(ordering: .relaxed)
+                    FileHandle.standardError.write(
+                        Data("  ... \(seconds) s, \(done) of \(connections) connections done\n".utf8))
+                }
+            } : nil
+        defer { progress?.cancel() }
         let stats = try await withThrowingTaskGroup(of: LatencyStats.self) { tasks in
             for (connection, count) in perConnection.enumerated() where count > 0 {
                 tasks.addTask {
@@ -31,6 +48,7 @@ struct LoadGenerator {
                         }
                         .connect(host: endpoint.host, port: endpoint.port).get()
                     do {
+                        defer { finished.count.add(1, ordering: .relaxed) }
                         return try await done.futureResult.get()
                     } catch {
                         try? await channel.close()
@@ -44,4 +62,9 @@ struct LoadGenerator {
         }
         return (stats, Double(MonotonicClock.nanoseconds() - start) / 1e9)
     }
+}
+
+/// How many connections of a phase have finished, for its progress line.
+private final class FinishedConnections: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -144,7 +144,15 @@ public final class DurableStore: LocationStore, FloodSource {
             ringCapacity: ringCapacity, epoch: replay.epoch, latestSequence: replay.headerLatestSequence,
             keepsUncommitted: true)
         var latest = replay.headerLatestSequence
+        // A long replay says how far it is, about once a second, so a slow start is not taken for a hang.
+        let replayStarted = ContinuousClock.now
+        var nextReport = replayStarted + .seconds(1)
         try replay.forEachEntry { (entry, lineNumber) throws(DurableStoreError) in
+            if lineNumber & 0xFFFF == 0, ContinuousClock.now >= nextReport {
+                nextReport = ContinuousClock.now + .seconds(1)
+                logger.notice(
+                    "replaying journal \(journalPath) (\(bytes.count >> 20) MiB): \(lineNumber) entries so far")
+            }
             switch entry {
             case .record(let sequence, let origin, let line):
                 guard case .at(let atLine)? = try? MessageParser.parse(line) else {
