@@ -4,9 +4,10 @@ import Foundation
 /// namespace `i` and binds its address, so every server has a host of its own and the links between them can
 /// be cut (``cut(_:_:_:)``). The test process reaches every client endpoint at `host(of:)`, over the bridge.
 ///
-/// The config (``configYAML(servers:links:peerLinks:extra:)``) is shared, as in a real deployment; so are its
-/// `data_dir` and `log_dir`, in which each server keeps `<name>/` and `<name>.log`. Storage is durable unless
-/// `extra` says otherwise.
+/// The config (``configYAML(servers:links:peerLinks:secretFile:extra:)``) is shared, as in a real deployment;
+/// so are its `data_dir` and `log_dir`, in which each server keeps `<name>/` and `<name>.log`, and the peer
+/// secret (`peer.secret`, 0600, new for each herd) unless `peerLinks` names one or turns authentication off.
+/// Storage is durable unless `extra` says otherwise.
 public actor NamespaceHerd {
     public nonisolated let namespaces: NetworkNamespaces
     public nonisolated let directory: String
@@ -28,7 +29,8 @@ public actor NamespaceHerd {
 
     /// - Parameters:
     ///   - namespaces: at least as many as `names`.
-    ///   - peerLinks: the keys of `peer_links:` and their YAML values.
+    ///   - peerLinks: the keys of `peer_links:` and their YAML values; without `secret_file`, `secret_env` or
+    ///     `authentication` among them, a new secret is made and named.
     ///   - extra: more top-level YAML (limits, storage...).
     public init(
         namespaces: NetworkNamespaces, names: [String] = ["Alford", "Bolden", "Hamilton", "Parker", "Welsh"],
@@ -48,7 +50,14 @@ public actor NamespaceHerd {
         let servers = names.enumerated().map { index, name in
             (name: name, host: namespaces.addresses[index], clientPort: clientPort, peerPort: peerPort)
         }
-        let yaml = Self.configYAML(servers: servers, links: links, peerLinks: peerLinks, extra: extra)
+        // Servers off loopback must prove a shared secret on their peer links (README: peer_links.secret_file).
+        let chosen = ["secret_file", "secret_env", "authentication"]
+        let secretFile = peerLinks.contains { chosen.contains($0.0) } ? nil : "peer.secret"
+        if let secretFile {
+            try Self.writeSecret(to: (directory as NSString).appendingPathComponent(secretFile))
+        }
+        let yaml = Self.configYAML(
+            servers: servers, links: links, peerLinks: peerLinks, secretFile: secretFile, extra: extra)
         let path = (directory as NSString).appendingPathComponent("herd.yaml")
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         self.namespaces = namespaces
@@ -61,12 +70,14 @@ public actor NamespaceHerd {
         self.executable = try executable ?? Subprocess.herdExecutable()
     }
 
-    /// The herd's config file: the servers on their hosts, the links, `peer_links`, logs and data in the
-    /// config's directory, then `extra`. Every key a herd spread over hosts needs is written here, in one place.
+    /// The herd's config file: the servers on their hosts, the links, `peer_links` (with the shared secret's
+    /// file, relative to the config, when given), logs and data in the config's directory, then `extra`. Every
+    /// key a herd spread over hosts needs is written here, in one place.
     public static func configYAML(
         servers: [(name: String, host: String, clientPort: Int, peerPort: Int)], links: [(String, String)],
-        peerLinks: [(String, String)], extra: String
+        peerLinks: [(String, String)], secretFile: String? = nil, extra: String
     ) -> String {
+        let peerLinks = peerLinks + (secretFile.map { [("secret_file", $0)] } ?? [])
         var yaml = "servers:\n"
         for server in servers {
             yaml +=
@@ -79,6 +90,17 @@ public actor NamespaceHerd {
         yaml += "log_dir: logs\ndata_dir: data\n"
         if !extra.isEmpty { yaml += extra + "\n" }
         return yaml
+    }
+
+    /// Writes a new random peer secret (64 hex digits) to `path`, readable by its owner only.
+    public static func writeSecret(to path: String) throws {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+            .joined()
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw HarnessError("cannot write the peer secret to \(path)") }
     }
 
     /// The namespace index of server `name`.
