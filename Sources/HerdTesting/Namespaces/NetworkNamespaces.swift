@@ -20,8 +20,10 @@ import Foundation
 /// up is swept by the next one (its process id is gone). Needs root, `ip` and `iptables`: see
 /// ``unavailableReason()``.
 public actor NetworkNamespaces {
-    /// How a cut link fails: `drop` loses every packet silently (a connection seems up until TCP gives up),
-    /// `reset` answers every TCP packet with a reset (connections fail at once).
+    /// How a cut link fails. `drop`: every packet is lost silently; a connection seems up until TCP gives up,
+    /// and carries on if the cut heals first. `reset`: every TCP segment is answered with a reset, so the side
+    /// that sends learns at once that its connection is gone (and a connect is refused), while a side that
+    /// sends nothing learns nothing, as when a peer or a middlebox has lost the connection's state.
     public enum Cut: String, Sendable, CaseIterable {
         case drop, reset
     }
@@ -233,15 +235,15 @@ public actor NetworkNamespaces {
 
     // MARK: Cutting and healing links
 
-    /// Cuts the link between namespaces `a` and `b`: each drops (or resets) every packet from and to the
-    /// other, in its own INPUT and OUTPUT chains. Traffic with the root namespace is untouched.
+    /// Cuts the link between namespaces `a` and `b`: each drops (or resets) what comes from the other, in
+    /// its own tables (see ``Cut``). Traffic with the root namespace is untouched.
     public func cut(_ a: Int, _ b: Int, _ how: Cut = .drop) async throws {
         precondition(a != b && names.indices.contains(a) && names.indices.contains(b))
         let pair = Pair(a, b)
         guard cuts[pair] == nil else { return }
         cuts[pair] = how
         for rule in rules(pair, how) {
-            try await HostCommand.check(launcher(rule.namespace) + [iptables, "-w", "5", "-I"] + rule.spec)
+            try await HostCommand.check(launcher(rule.namespace) + [iptables, "-w", "5", "-A"] + rule.spec)
         }
     }
 
@@ -249,7 +251,7 @@ public actor NetworkNamespaces {
     public func heal(_ a: Int, _ b: Int) async throws {
         let pair = Pair(a, b)
         guard let how = cuts.removeValue(forKey: pair) else { return }
-        for rule in rules(pair, how) {
+        for rule in rules(pair, how).reversed() {
             try await HostCommand.check(launcher(rule.namespace) + [iptables, "-w", "5", "-D"] + rule.spec)
         }
     }
@@ -266,17 +268,22 @@ public actor NetworkNamespaces {
         cuts.map { ($0.key.low, $0.key.high, $0.value) }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
     }
 
+    /// The rules of a cut, in the order they are appended (and deleted in reverse). `drop`: each side drops
+    /// everything from and to the other. `reset`: each side answers every TCP segment from the other with a
+    /// reset (and lets the other's resets in, or its own answers would be rejected in turn), dropping the rest.
     private func rules(_ pair: Pair, _ how: Cut) -> [(namespace: Int, spec: [String])] {
-        let target: [String] =
+        [(pair.low, pair.high), (pair.high, pair.low)].flatMap { here, there -> [(namespace: Int, spec: [String])] in
+            let from = ["INPUT", "-s", addresses[there]]
             switch how {
-            case .drop: ["-j", "DROP"]
-            case .reset: ["-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]
+            case .drop:
+                return [(here, from + ["-j", "DROP"]), (here, ["OUTPUT", "-d", addresses[there], "-j", "DROP"])]
+            case .reset:
+                return [
+                    (here, from + ["-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "ACCEPT"]),
+                    (here, from + ["-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]),
+                    (here, from + ["-j", "DROP"]),
+                ]
             }
-        return [(pair.low, pair.high), (pair.high, pair.low)].flatMap { here, there in
-            [
-                (here, ["INPUT", "-s", addresses[there]] + target),
-                (here, ["OUTPUT", "-d", addresses[there]] + target),
-            ]
         }
     }
 

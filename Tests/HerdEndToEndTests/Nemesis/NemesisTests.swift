@@ -152,7 +152,8 @@ private final class NemesisRun {
             fail(
                 "the herd did not converge within 60 s of the last heal\(silent.isEmpty ? "" : "; no full answer from \(silent)"); "
                     + "\(differences.count) clients differ, e.g.\n" + differences.prefix(8).joined(separator: "\n")
-                    + "\n" + logExcerpt(for: differences.prefix(2).map { String($0.prefix { $0 != ":" }) }))
+                    + "\n" + logExcerpt(for: differences.prefix(2).map { String($0.prefix { $0 != ":" }) }) + "\n"
+                    + linkExcerpt())
             return nil
         }
         let first = last[herd.names[0]]!
@@ -220,6 +221,17 @@ private final class NemesisRun {
             "\(violations.count) clients break the last-writer rule, e.g.\n"
                 + violations.prefix(10).map { "  \($0.client): \($0.reason)" }.joined(separator: "\n") + "\n"
                 + logExcerpt(for: violations.prefix(2).map(\.client)))
+    }
+
+    /// The last peer link events of every server (links that stay down, or are refused, are why a herd does
+    /// not converge).
+    private func linkExcerpt() -> String {
+        herd.names.map { name in
+            let log = (try? String(contentsOfFile: herd.logPath(name), encoding: .utf8)) ?? ""
+            let events = log.split(separator: "\n").filter { $0.contains(" peer link ") }
+            return "last peer link events of \(name) (4 of \(events.count)):\n"
+                + events.suffix(4).map { "    \($0.prefix(300))" }.joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     /// The log lines of every server that mention one of `clients` (at most 12 a client), to show a failure's
