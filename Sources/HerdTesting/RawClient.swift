@@ -125,10 +125,15 @@ public enum RawClient {
     }
 
     public static func loopback(port: Int) -> sockaddr_in {
+        address(host: "127.0.0.1", port: port)
+    }
+
+    /// The IPv4 address `host` (dotted quad) with `port`.
+    public static func address(host: String, port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         return address
     }
 
@@ -170,13 +175,14 @@ public enum RawClient {
         return fd
     }
 
-    /// Opens `count` connections to `127.0.0.1:port` at once and returns them open; close them with `closeAll`.
-    public static func openConnections(port: Int, count: Int) throws -> [Int32] {
+    /// Opens `count` connections to `host:port` (an IPv4 address, loopback unless given) at once and returns
+    /// them open; close them with `closeAll`.
+    public static func openConnections(host: String = "127.0.0.1", port: Int, count: Int) throws -> [Int32] {
         var sockets: [Int32] = []
         for _ in 0..<count {
             guard let fd = try? tcpSocket() else { break }
-            var address = loopback(port: port)
-            let connected = withUnsafePointer(to: &address) {
+            var target = address(host: host, port: port)
+            let connected = withUnsafePointer(to: &target) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
@@ -185,7 +191,7 @@ public enum RawClient {
                 let reason = String(cString: strerror(errno))
                 close(fd)
                 closeAll(sockets)
-                throw Failure(description: "connect to port \(port): \(reason)")
+                throw Failure(description: "connect to \(host):\(port): \(reason)")
             }
             sockets.append(fd)
         }

@@ -22,6 +22,11 @@ public final class RawConnection: @unchecked Sendable {
         self.init(descriptor: try RawClient.openConnections(port: port, count: 1)[0])
     }
 
+    /// Connects to `host:port` (an IPv4 address) with a 10 s receive timeout.
+    public convenience init(host: String, port: Int) throws {
+        self.init(descriptor: try RawClient.openConnections(host: host, port: port, count: 1)[0])
+    }
+
     /// Adopts a connected (or accepted) socket, with a 10 s receive timeout.
     public init(descriptor fd: Int32) {
         self.fd = fd

@@ -51,14 +51,22 @@ public final class Subprocess: @unchecked Sendable {
     public let commandLine: String
     private let wrapped: Bool
 
-    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - launcher: a command that runs the executable in place of itself (it must `exec`, keeping its
+    ///     process id), given as an absolute path and its arguments: `["/usr/sbin/ip", "netns", "exec", "ns1"]`.
+    ///   - lifetimeSeconds: the hard lifetime limit (default 120 s).
+    public init(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], launcher: [String] = [],
+        lifetimeSeconds: Int? = nil
+    ) throws {
         wrapped = FileManager.default.isExecutableFile(atPath: Self.timeoutTool)
+        let command = launcher + [executable.path] + arguments
         if wrapped {
             process.executableURL = URL(fileURLWithPath: Self.timeoutTool)
-            process.arguments = ["--signal=KILL", String(Self.lifetimeLimit), executable.path] + arguments
+            process.arguments = ["--signal=KILL", String(lifetimeSeconds ?? Self.lifetimeLimit)] + command
         } else {
-            process.executableURL = executable
-            process.arguments = arguments
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst())
         }
         let out = Pipe()
         let err = Pipe()
@@ -68,7 +76,7 @@ public final class Subprocess: @unchecked Sendable {
         // A crash still prints its fatal error; the backtracer would spend seconds symbolicating it.
         process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
             .merging(environment) { $1 }
-        commandLine = ([executable.path] + arguments).joined(separator: " ")
+        commandLine = command.joined(separator: " ")
         try process.run()
         standardOutput = PipeOutput(reading: out.fileHandleForReading)
         standardError = PipeOutput(reading: err.fileHandleForReading)
