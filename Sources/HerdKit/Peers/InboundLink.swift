@@ -108,6 +108,9 @@ struct InboundLink {
         return .refuse(reason)
     }
 
+    /// The count last acknowledged, which may be sent again at any time (the dialler ignores a repeat).
+    var lastAcknowledged: UInt64 { acknowledged }
+
     mutating func processedLine() {
         processed += 1
     }

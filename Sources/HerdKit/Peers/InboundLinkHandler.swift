@@ -166,6 +166,14 @@ final class InboundLinkHandler: ChannelDuplexHandler, PassFlushing {
         if inputEnded && !awaitingLater { context.close(promise: nil) }
     }
 
+    /// Repeats the last acknowledgement: harmless on a live link, and on a connection whose other end is
+    /// gone it draws the reset that closes it.
+    func probe() {
+        guard let context, link.neighbour != nil else { return }
+        let ack = PeerMessage.acknowledged(lines: link.lastAcknowledged).line
+        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: ack)), promise: nil)
+    }
+
     /// Lines may run again (the journal can be written again).
     func resume() {
         process()

@@ -181,6 +181,7 @@ final class PeerLinks: PeerFlooding {
             if let identity = peer.identity, !identity.names.contains(neighbour) {
                 throw PeerLinkError.wrongIdentity(expected: neighbour, found: identity.names)
             }
+            PeerKeepalive.enable(on: channel)
             let handler = OutboundLinkHandler(neighbour: neighbour, remote: peer.remoteDescription, links: links)
             try channel.pipeline.syncOperations.addHandler(handler)
             links.outbound[neighbour]?.handler = handler
@@ -260,7 +261,14 @@ final class PeerLinks: PeerFlooding {
         if let identity, !identity.names.contains(name) {
             return "its certificate names \(identity.names.joined(separator: ", "))"
         }
-        if inbound[name] != nil { return "\(name) is linked already" }
+        if let existing = inbound[name] {
+            // The neighbour dials again: either a second link (refused), or its end of the one we hold is
+            // gone (it was reset, or the neighbour restarted) and ours does not know, since a listener only
+            // writes acknowledgements. A probe on it makes the neighbour's host answer with a reset if so,
+            // which closes it, and the neighbour's next dial is accepted.
+            existing.probe()
+            return "\(name) is linked already"
+        }
         return nil
     }
 

@@ -175,6 +175,7 @@ final class ServerCore {
             return false
         }
         openPeerConnections += 1
+        PeerKeepalive.enable(on: channel)
         let id = ObjectIdentifier(channel)
         let timeout = settings.handshakeTimeout
         peerHandshakes[id] = eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
