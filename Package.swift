@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Providers", targets: ["Providers"]),
         .library(name: "HerdCLI", targets: ["HerdCLI"]),
         .library(name: "HerdTesting", targets: ["HerdTesting"]),
+        .library(name: "HerdSimulator", targets: ["HerdSimulator"]),
         .executable(name: "herd", targets: ["herd"]),
     ],
     dependencies: [
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "HerdCLI",
             dependencies: [
-                "HerdKit", "Transports", "Providers",
+                "HerdKit", "Transports", "Providers", "HerdSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,6 +79,17 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "herd", dependencies: ["HerdCLI"]),
+        // Many real servers in one process on one EmbeddedEventLoop, in simulated time, over a simulated
+        // network: the seeded fault search and the scaling study (`herd simulate`).
+        .target(
+            name: "HerdSimulator",
+            dependencies: [
+                "HerdKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What every test target and the examples' tests share: a herd in the test process, raw clients,
         // stand-in peers, port reservations, the herd executable as a child, log reading, waits.
         .target(
@@ -116,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HerdEndToEndTests",
-            dependencies: ["HerdKit", "Transports", "Providers", "HerdCLI", "HerdTesting", "herd"]
+            dependencies: ["HerdKit", "Transports", "Providers", "HerdCLI", "HerdTesting", "HerdSimulator", "herd"]
         ),
     ]
 )

@@ -11,7 +11,7 @@ struct HerdCommand: AsyncParsableCommand {
             version: Herd.version,
             subcommands: [
                 UpCommand.self, ServeCommand.self, SendCommand.self, CheckCommand.self, BenchCommand.self,
-                CertsCommand.self, StatusCommand.self,
+                CertsCommand.self, StatusCommand.self, SimulateCommand.self,
             ]
         )
     }

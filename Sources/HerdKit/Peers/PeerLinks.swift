@@ -40,7 +40,7 @@ final class PeerLinks: PeerFlooding {
     private var outbound: [String: Outbound]
     private var waiters = CircularBuffer<Waiter>()
     private var timeoutCheck: Scheduled<Void>?
-    private var stopped = false
+    private(set) var stopped = false
 
     init(
         serverName: String, neighbours: [String], store: any LocationStore, transport: any Transport,
@@ -59,7 +59,13 @@ final class PeerLinks: PeerFlooding {
         self.gate = FloodGate(eventLoop: eventLoop)
         self.outbound = Dictionary(
             uniqueKeysWithValues: neighbours.map {
-                ($0, Outbound(backoff: Backoff(initial: settings.redialInitial, maximum: settings.redialMaximum)))
+                (
+                    $0,
+                    Outbound(
+                        backoff: Backoff(
+                            initial: settings.redialInitial, maximum: settings.redialMaximum,
+                            randomFraction: settings.randomFraction))
+                )
             })
     }
 
@@ -178,6 +184,9 @@ final class PeerLinks: PeerFlooding {
         let box = NIOLoopBound(self, eventLoop: eventLoop)
         let setup = ConnectionSetup { channel, peer in
             let links = box.value
+            // A dial that completes after the links were closed (a stop, or a crash in the simulator) would
+            // open a link nobody owns, which the neighbour then holds against the next one.
+            guard !links.stopped else { throw PeerLinkError.stopped }
             if let identity = peer.identity, !identity.names.contains(neighbour) {
                 throw PeerLinkError.wrongIdentity(expected: neighbour, found: identity.names)
             }
@@ -321,11 +330,14 @@ final class PeerLinks: PeerFlooding {
 /// Why a peer link could not be used.
 public enum PeerLinkError: Error, Sendable, CustomStringConvertible {
     case wrongIdentity(expected: String, found: [String])
+    case stopped
 
     public var description: String {
         switch self {
         case .wrongIdentity(let expected, let found):
             "expected \(expected), the other side identifies as \(found.joined(separator: ", "))"
+        case .stopped:
+            "the server stopped while the connection was being made"
         }
     }
 }

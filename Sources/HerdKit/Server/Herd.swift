@@ -4,7 +4,7 @@ import Logging
 /// time (port 0) are found by their neighbours. `herd up` and the end-to-end tests use it.
 public struct Herd: Sendable {
     /// This build's version, as `herd --version` prints it.
-    public static let version = "0.13.0"
+    public static let version = "0.14.0"
     public let servers: [HerdServer]
     public let directory: PeerDirectory
 

@@ -16,11 +16,11 @@ public final class HerdServer: Service, Sendable {
     /// The loop every connection, line and store access of this server runs on.
     public let eventLoop: any EventLoop
 
-    private let server: HerdConfig.Server
-    private let core: NIOLoopBoundBox<ServerCore>
-    private let clientTransport: any Transport
-    private let peerTransport: any Transport
-    private let adminTransport: (any Transport)?
+    let server: HerdConfig.Server
+    let core: NIOLoopBoundBox<ServerCore>
+    let clientTransport: any Transport
+    let peerTransport: any Transport
+    let adminTransport: (any Transport)?
     private let readiness = Readiness<BoundEndpoints>()
     private let stopRequested = Readiness<Void>()
 
@@ -30,9 +30,19 @@ public final class HerdServer: Service, Sendable {
     ///   - directory: where neighbours' peer endpoints are looked up; share one between servers of one process.
     ///   - consoleLogLevel: also log records at or above this level to standard error.
     ///   - clock: the wall clock receive times are read from.
-    public init(
+    public convenience init(
         name: String, config: HerdConfig, registry: HerdRegistry, directory: PeerDirectory? = nil,
         consoleLogLevel: Logger.Level? = nil, clock: any WallClock = SystemClock()
+    ) throws {
+        try self.init(
+            name: name, config: config, registry: registry, directory: directory, consoleLogLevel: consoleLogLevel,
+            clock: clock, randomFraction: .system)
+    }
+
+    /// As the public initializer, with the re-dial jitter drawn from `randomFraction` (a simulator's seed).
+    package init(
+        name: String, config: HerdConfig, registry: HerdRegistry, directory: PeerDirectory?,
+        consoleLogLevel: Logger.Level?, clock: any WallClock, randomFraction: RandomFraction
     ) throws {
         try registry.validate(config)
         guard let server = config.server(named: name) else {
@@ -71,6 +81,7 @@ public final class HerdServer: Service, Sendable {
             name: name, config: config, eventLoop: eventLoop, logger: logger, fsyncTimer: counters.fsyncLatency)
         var settings = ServerSettings(config: config)
         settings.peerKeys = try config.peerKeys()
+        settings.randomFraction = randomFraction
         if case .none = config.peerAuthentication, !config.neighbours(of: name).isEmpty {
             logger.warning(
                 "peer links are not authenticated (peer_links.authentication: none): anyone who reaches \(server.peerEndpoint) can send updates"

@@ -46,6 +46,8 @@ final class ServerCore {
     private var listeners: [any Channel] = []
     private var timers: [LoopTimer] = []
     private(set) var isStopping = false
+    /// Set by ``crash(tornFraction:)``: the server is dead and runs no more passes.
+    private(set) var crashed = false
     /// When the endpoints were bound.
     private(set) var startedAt: NIODeadline?
     /// Updates stored per second, a moving average over about ten seconds.
@@ -92,6 +94,7 @@ final class ServerCore {
     /// Ends the pass: journal, floods, acknowledgements, replies.
     func commit() {
         commitScheduled = false
+        guard !crashed else { return }
         if store.hasUncommittedChanges {
             do {
                 try store.commit()
@@ -367,6 +370,26 @@ final class ServerCore {
                 self.logger.info("stopped")
                 self.logFile?.flush()
             }.nonisolated()
+    }
+}
+
+extension ServerCore {
+    /// Dies as a killed process does, for a simulator: no more passes (so nothing more is journalled,
+    /// flooded, acknowledged or answered), `tornFraction` of the pending pass written as a torn journal tail,
+    /// and every connection dropped as the kernel drops a dead process's sockets.
+    func crash(tornFraction: Double) {
+        guard !crashed else { return }
+        crashed = true
+        isStopping = true
+        for timer in timers { timer.cancel() }
+        timers = []
+        peers.stopDialling()
+        (store as? DurableStore)?.crash(tornFraction: tornFraction)
+        flushes.removeAll()
+        for session in clientSessions.values { session.closeNow() }
+        _ = peers.close()
+        for channel in listeners + Array(acceptedChannels.values) { channel.close(mode: .all, promise: nil) }
+        listeners = []
     }
 }
 

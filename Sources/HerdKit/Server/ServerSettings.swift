@@ -24,6 +24,8 @@ struct ServerSettings: Sendable {
     var peerBatchLines = 4_096
     var redialInitial: Duration = .milliseconds(100)
     var redialMaximum: Duration = .seconds(5)
+    /// The re-dial jitter's source.
+    var randomFraction = RandomFraction.system
     /// The secrets peer links prove; nil when they are not authenticated by a secret (TLS certificates, or
     /// `peer_links.authentication: none`).
     var peerKeys: PeerKeys?

@@ -219,25 +219,7 @@ public final class DurableStore: LocationStore, FloodSource {
     /// to where it was, the bytes stay pending and the error is thrown; the next commit writes them again.
     public func commit() throws {
         guard !closed else { throw DurableStoreError.stopped(directory: directory, sequence: latestSequence) }
-        let (records, cursors) = memory.takeUncommitted()
-        if !records.isEmpty || !cursors.isEmpty {
-            let start = pending.count
-            let origins = memory.origins
-            for record in records {
-                JournalEntry.appendRecord(
-                    sequence: record.sequence, origin: origins.journalName(for: record.origin), line: record.line,
-                    to: &pending)
-            }
-            for (neighbour, cursor) in cursors.sorted(by: { $0.key < $1.key }) {
-                pending += JournalEntry.cursor(neighbour: neighbour, cursor).encoded()
-            }
-            let added = records.count + cursors.count
-            pendingEntries += added
-            if compactionTail != nil {
-                compactionTail!.bytes.append(contentsOf: pending[start...])
-                compactionTail!.entries += added
-            }
-        }
+        encodeUncommitted()
         guard !pending.isEmpty else { return }
         do {
             try journal.write(pending)
@@ -254,6 +236,44 @@ public final class DurableStore: LocationStore, FloodSource {
         if pending.capacity > 1 << 22 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
         if syncsEveryWrite { try journal.sync() } else { syncer?.markDirty() }
         compactIfDue()
+    }
+
+    /// Appends the memory store's changes since the last call to the pending bytes.
+    private func encodeUncommitted() {
+        let (records, cursors) = memory.takeUncommitted()
+        guard !records.isEmpty || !cursors.isEmpty else { return }
+        let start = pending.count
+        let origins = memory.origins
+        for record in records {
+            JournalEntry.appendRecord(
+                sequence: record.sequence, origin: origins.journalName(for: record.origin), line: record.line,
+                to: &pending)
+        }
+        for (neighbour, cursor) in cursors.sorted(by: { $0.key < $1.key }) {
+            pending += JournalEntry.cursor(neighbour: neighbour, cursor).encoded()
+        }
+        let added = records.count + cursors.count
+        pendingEntries += added
+        if compactionTail != nil {
+            compactionTail!.bytes.append(contentsOf: pending[start...])
+            compactionTail!.entries += added
+        }
+    }
+
+    /// Dies mid-write, for a simulator: the first `tornFraction` of the bytes the next commit would write
+    /// reach the file (a torn tail when the cut falls inside an entry), nothing is synced, and the
+    /// descriptors and lock are let go as a dead process's are.
+    func crash(tornFraction: Double) {
+        guard !closed else { return }
+        closed = true
+        encodeUncommitted()
+        let torn = min(pending.count, Int(Double(pending.count) * max(0, tornFraction)))
+        if torn > 0 { try? journal.write(Array(pending[..<torn])) }
+        pending = []
+        syncer?.stop()
+        journal.close()
+        lock?.close()
+        lock = nil
     }
 
     public func close() throws {
