@@ -323,6 +323,9 @@ final class PeerLinks: PeerFlooding {
         timeoutCheck?.cancel()
         timeoutCheck = nil
         for waiter in pending { waiter.release() }
+        // The gate held these links (and they hold the gate): let go, so a stopped server is freed. A reply
+        // still asking the gate finds it open.
+        gate.links.value = nil
         return EventLoopFuture.andAllComplete(closing, on: eventLoop)
     }
 }

@@ -53,6 +53,22 @@ extension HerdEndToEndTests {
             #expect(herd.store(of: "Welsh")?.count == 20)
         }
 
+        @Test("a crashed or stopped server lets go of its store")
+        func serversAreFreed() throws {
+            weak var crashedStore: AnyObject?
+            weak var stoppedStore: AnyObject?
+            do {
+                let (herd, _, _) = try Self.runningHerd(seed: 6)
+                crashedStore = herd.store(of: "Alford") as AnyObject?
+                stoppedStore = herd.store(of: "Bolden") as AnyObject?
+                herd.crash("Alford")
+                herd.stop("Bolden")
+                herd.shutdown()
+            }
+            #expect(crashedStore == nil)
+            #expect(stoppedStore == nil)
+        }
+
         @Test("last writer wins by client time, then by the greater AT line")
         func lastWriterWins() {
             let early = "AT Alford +0.1 c +1+1 1800000001.5"
