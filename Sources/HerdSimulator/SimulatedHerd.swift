@@ -159,10 +159,6 @@ public final class SimulatedHerd {
         running[name]?.storeOnLoop
     }
 
-    public func linkStates(of name: String) -> [PeerLinkState] {
-        running[name]?.linkStatesOnLoop ?? []
-    }
-
     /// The host a client of the simulation dials from.
     public func clientHost(_ index: Int) -> String {
         "10.255.\(index / 250 % 250).\(index % 250 + 1)"

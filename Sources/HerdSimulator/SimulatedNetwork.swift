@@ -97,10 +97,6 @@ public final class SimulatedNetwork: @unchecked Sendable {
         for pair in Array(cuts.keys) { heal(pair.first, pair.second) }
     }
 
-    public func isCut(_ first: String, _ second: String) -> Bool {
-        cuts[HostPair(first, second)] != nil
-    }
-
     func cutMode(_ pair: HostPair) -> CutMode? { cuts[pair] }
 
     // MARK: Segments

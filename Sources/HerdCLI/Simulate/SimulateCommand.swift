@@ -24,12 +24,15 @@ struct SimulateCommand: AsyncParsableCommand {
 /// Dictionary order is random per process unless hashing is deterministic; a seed must replay the same
 /// run in a new process, so the simulator runs with it on (starting itself again if need be).
 enum DeterministicHashing {
+    /// This executable, which the simulator starts again (for hashing, or for `--jobs`).
+    static let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+
     static func ensure() {
         guard ProcessInfo.processInfo.environment["SWIFT_DETERMINISTIC_HASHING"] == nil else { return }
         setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1)
         let arguments = CommandLine.arguments
         var pointers = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &pointers)
+        execv(executable.path, &pointers)
         // No /proc (not Linux): go on, replays then hold within this process only.
     }
 }
@@ -65,11 +68,10 @@ extension SimulateSearchCommand {
     /// output through line by line.
     private func runShared() throws {
         let share = (seeds + jobs - 1) / jobs
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var children: [(Process, Pipe)] = []
         for job in 0..<jobs where job * share < seeds {
             let process = Process()
-            process.executableURL = executable
+            process.executableURL = DeterministicHashing.executable
             process.arguments = [
                 "simulate", "search", "--seeds", "\(min(share, seeds - job * share))", "--first",
                 "\(first + UInt64(job * share))", "--max-servers", "\(maximumServers)",

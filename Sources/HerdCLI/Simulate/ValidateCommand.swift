@@ -93,10 +93,9 @@ struct SimulateValidateCommand: AsyncParsableCommand {
                     listen: Endpoint(host: "127.0.0.2", port: port), target: Endpoint(host: "127.0.0.1", port: port),
                     delay: delay, group: group))
         }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for name in names {
             let process = Process()
-            process.executableURL = executable
+            process.executableURL = DeterministicHashing.executable
             process.arguments = ["serve", name, "--config", configPath]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -154,9 +153,7 @@ struct SimulateValidateCommand: AsyncParsableCommand {
                 }
                 last = max(last, ContinuousClock.now)
             }
-            let elapsed = last - sent
-            convergence.append(
-                Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            convergence.append((last - sent) / .milliseconds(1))
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Task.sleep(for: .milliseconds(500))

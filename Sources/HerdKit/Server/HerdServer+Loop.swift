@@ -1,8 +1,8 @@
 import NIOCore
 
 /// A server driven from its own loop's thread, for a simulator that runs many servers on one
-/// `EmbeddedEventLoop` in simulated time (HerdSimulator): the same start, stop and store as ``run()``, with
-/// no task waiting on the loop, plus a crash that a real process can only suffer.
+/// `EmbeddedEventLoop` in simulated time (HerdSimulator): the start and stop ``run()`` uses, with no task
+/// waiting on the loop, the store, and a crash that a real process can only suffer.
 extension HerdServer {
     /// Binds the endpoints and starts the links; call it on the loop.
     package func startOnLoop() -> EventLoopFuture<BoundEndpoints> {
@@ -26,7 +26,4 @@ extension HerdServer {
 
     /// The store, read on the loop.
     package var storeOnLoop: any LocationStore { core.value.store }
-
-    /// Every outgoing peer link, read on the loop.
-    package var linkStatesOnLoop: [PeerLinkState] { core.value.peers.linkStates }
 }

@@ -176,17 +176,9 @@ public final class HerdServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let core = self.core
-        let clients = (clientTransport, server.clientBindEndpoint)
-        let peers = (peerTransport, server.peerBindEndpoint)
-        let admin = adminTransport.flatMap { transport in config.adminEndpoint(of: server).map { (transport, $0) } }
-        let advertisedHost = server.host
         let bound: BoundEndpoints
         do {
-            bound = try await eventLoop.flatSubmit {
-                core.value.start(
-                    clients: clients, peers: peers, advertisedHost: advertisedHost, admin: admin, box: core)
-            }.get()
+            bound = try await eventLoop.flatSubmit { self.startOnLoop() }.get()
         } catch {
             let failure =
                 error as? ServerStartError ?? ServerStartError(server: name, reason: "cannot start: \(error)")
@@ -203,6 +195,6 @@ public final class HerdServer: Service, Sendable {
         } onCancelOrGracefulShutdown: {
             stopRequested.resolve(.success(()))
         }
-        try await eventLoop.flatSubmit { core.value.stop() }.get()
+        try await eventLoop.flatSubmit { self.stopOnLoop() }.get()
     }
 }

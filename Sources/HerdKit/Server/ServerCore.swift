@@ -304,6 +304,11 @@ final class ServerCore {
             })
     }
 
+    private func cancelTimers() {
+        for timer in timers { timer.cancel() }
+        timers = []
+    }
+
     private func sampleUpdateRate() {
         let latest = store.latestSequence
         if let before = sequenceSampled {
@@ -358,8 +363,7 @@ final class ServerCore {
                 let left = self.acceptedChannels.values.map { $0.close(mode: .all) }
                 return EventLoopFuture.andAllComplete(left, on: self.eventLoop)
             }.map { _ in
-                for timer in self.timers { timer.cancel() }
-                self.timers = []
+                self.cancelTimers()
                 self.commit()
                 do {
                     try self.store.close()
@@ -381,8 +385,7 @@ extension ServerCore {
         guard !crashed else { return }
         crashed = true
         isStopping = true
-        for timer in timers { timer.cancel() }
-        timers = []
+        cancelTimers()
         peers.stopDialling()
         (store as? DurableStore)?.crash(tornFraction: tornFraction)
         flushes.removeAll()

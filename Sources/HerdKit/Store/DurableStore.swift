@@ -120,11 +120,16 @@ public final class DurableStore: LocationStore, FloodSource {
     }
 
     deinit {
-        if !closed {
-            syncer?.stop()
-            journal.close()
-            lock?.close()
-        }
+        if !closed { releaseFiles() }
+    }
+
+    /// Stops the syncer and closes the journal and the lock; the store is closed from then on.
+    private func releaseFiles() {
+        closed = true
+        syncer?.stop()
+        journal.close()
+        lock?.close()
+        lock = nil
     }
 
     /// Creates a new journal, or replays an existing one, into a fresh memory store.
@@ -265,26 +270,16 @@ public final class DurableStore: LocationStore, FloodSource {
     /// descriptors and lock are let go as a dead process's are.
     func crash(tornFraction: Double) {
         guard !closed else { return }
-        closed = true
         encodeUncommitted()
         let torn = min(pending.count, Int(Double(pending.count) * max(0, tornFraction)))
         if torn > 0 { try? journal.write(Array(pending[..<torn])) }
         pending = []
-        syncer?.stop()
-        journal.close()
-        lock?.close()
-        lock = nil
+        releaseFiles()
     }
 
     public func close() throws {
         guard !closed else { return }
-        defer {
-            closed = true
-            syncer?.stop()
-            journal.close()
-            lock?.close()
-            lock = nil
-        }
+        defer { releaseFiles() }
         try commit()
         try journal.sync()
     }

@@ -5,6 +5,13 @@ import Testing
 
 @testable import HerdSimulator
 
+extension Result {
+    fileprivate var failureDescription: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
+    }
+}
+
 extension HerdEndToEndTests {
     /// The simulated network keeps TCP's promises (in order on a connection, loss turned into delay) and
     /// breaks links the two ways real ones break.
@@ -85,38 +92,43 @@ extension HerdEndToEndTests {
             #expect(network.openConnectionCount == 0)
         }
 
+        /// Dials `host` port 2 from 10.0.0.1 with no handlers; the outcome once it is known: "connected", or
+        /// the failure's description.
+        private final class DialOutcome {
+            var text: String?
+        }
+
+        private func dial(_ network: SimulatedNetwork, to host: String) -> DialOutcome {
+            let outcome = DialOutcome()
+            network.dial(
+                from: "10.0.0.1", to: Endpoint(host: host, port: 2), kind: .peers, setup: ConnectionSetup { _, _ in }
+            ).whenComplete { result in
+                outcome.text = (try? result.get()).map { "connected" } ?? result.failureDescription
+            }
+            return outcome
+        }
+
         @Test("a dial with nobody listening is refused; one into a silent cut times out, and succeeds after a heal")
         func dials() throws {
             let network = SimulatedNetwork(loop: EmbeddedEventLoop(), seed: 1)
-            var refused: (any Error)?
-            network.dial(
-                from: "10.0.0.1", to: Endpoint(host: "10.0.0.9", port: 2), kind: .peers,
-                setup: ConnectionSetup { _, _ in }
-            ).whenFailure { refused = $0 }
+            let refused = dial(network, to: "10.0.0.9")
             network.loop.advanceTime(by: .milliseconds(10))
-            #expect("\(refused.map { "\($0)" } ?? "no failure")" == "connection to 10.0.0.9:2 refused")
+            #expect(refused.text == "connection to 10.0.0.9:2 refused")
 
             _ = network.listen(
                 on: Endpoint(host: "10.0.0.2", port: 2), host: "10.0.0.2", kind: .peers,
                 setup: ConnectionSetup { _, _ in })
             network.cut("10.0.0.1", "10.0.0.2", mode: .silent)
-            var timedOut: (any Error)?
-            network.dial(
-                from: "10.0.0.1", to: Endpoint(host: "10.0.0.2", port: 2), kind: .peers,
-                setup: ConnectionSetup { _, _ in }
-            ).whenFailure { timedOut = $0 }
+            let timedOut = dial(network, to: "10.0.0.2")
             network.loop.advanceTime(by: .seconds(6))
-            #expect("\(timedOut.map { "\($0)" } ?? "no failure")" == "connection to 10.0.0.2:2 timed out")
+            #expect(timedOut.text == "connection to 10.0.0.2:2 timed out")
 
-            var connected = false
-            network.dial(
-                from: "10.0.0.1", to: Endpoint(host: "10.0.0.2", port: 2), kind: .peers,
-                setup: ConnectionSetup { _, _ in }
-            ).whenSuccess { connected = true }
+            let healed = dial(network, to: "10.0.0.2")
             network.loop.advanceTime(by: .milliseconds(500))
+            #expect(healed.text == nil)
             network.heal("10.0.0.1", "10.0.0.2")
             network.loop.advanceTime(by: .seconds(2))
-            #expect(connected)
+            #expect(healed.text == "connected")
         }
     }
 }
